@@ -1,6 +1,7 @@
 using AccountsApi.Data;
 using AccountsApi.Endpoints;
 using AccountsApi.Infrastructure;
+using AccountsApi.Security;
 
 var verb = Cli.Verb(args);
 var builder = WebApplication.CreateBuilder(Hosting.Options(args));
@@ -14,24 +15,36 @@ builder.Services
     .AddApiProblemDetails()
     .AddApiOpenApi()
     .AddApiHealthChecks()
+    .AddApiRateLimits()
+    .AddWebSecurity()
+    .AddAccounts()
     .ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
 
 var app = builder.Build();
+if (verb != Cli.OpenApi && !app.SettingsAreValid()) return 1;
 
+app.UseTrustedProxies();
+app.UseApiRequestLogging();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
-app.UseApiRequestLogging();
 app.UseRequestBodyLimit();
 app.UseApiOpenApi();
+app.UseRouting();
+app.UseCors();
+app.UseOriginGuard();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapHealthEndpoints();
+app.MapAuthEndpoints();
+app.MapAccountEndpoints();
+app.MapSessionEndpoints();
 
 if (verb == Cli.OpenApi) return await app.WriteOpenApiAsync(args);
-if (!app.SettingsAreValid()) return 1;
 if (await app.RunMigrationsAsync(connectionString, verb) is not 0 and var failed) return failed;
 if (verb == Cli.Migrate) return 0;
 
-await app.RunAsync();
-return 0;
+return await app.ServeAsync();
 
 public partial class Program;

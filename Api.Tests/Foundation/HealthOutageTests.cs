@@ -61,7 +61,7 @@ public sealed class HealthOutageTests : IAsyncLifetime
         // A peer that accepts TCP connections and never answers: a connect timeout, not a refusal.
         using var blackHole = new TcpListener(IPAddress.Loopback, 0);
         blackHole.Start();
-        var accepted = new List<Socket>();
+        var accepted = new System.Collections.Concurrent.ConcurrentBag<Socket>();
         _ = Task.Run(async () => { try { while (true) accepted.Add(await blackHole.AcceptSocketAsync()); } catch (SocketException) { } catch (ObjectDisposedException) { } });
         var port = ((IPEndPoint)blackHole.LocalEndpoint).Port;
 

@@ -1,3 +1,4 @@
+using FluentValidation;
 using AccountsApi.Infrastructure;
 using Dapper;
 using Npgsql;
@@ -54,3 +55,19 @@ public static class Database
 
 /// <summary>The full connection string (NpgsqlDataSource.ConnectionString drops the password).</summary>
 public sealed record ConnectionString(string Value);
+
+public static class AccountsServices
+{
+    /// <summary>Repositories, hashing, sign-in and validators: the account feature's services.</summary>
+    public static IServiceCollection AddAccounts(this IServiceCollection services)
+    {
+        Infrastructure.ValidationFilter.ConfigureFluentValidation();
+        services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
+        services.AddSingleton<UserRepository>();
+        services.AddSingleton<SessionRepository>();
+        services.AddSingleton<AccountLogRepository>();
+        services.AddSingleton<Security.PasswordHasher>();
+        services.AddSingleton<Security.SignInService>();
+        return services;
+    }
+}

@@ -59,3 +59,6 @@ public abstract class SqlFileMigration(string script) : ForwardOnlyMigration
 
 [Migration(1, "users, sessions, refresh tokens, audit log")]
 public sealed class CreateUsers() : SqlFileMigration("0001_create_users.sql");
+
+[Migration(2, "revoked sessions, for the in-memory revocation set")]
+public sealed class CreateSessionRevocations() : SqlFileMigration("0002_session_revocations.sql");

@@ -93,6 +93,21 @@ public static class Cli
         }
     }
 
+    /// <summary>Serves until shut down; a port already in use is one clear line, not a stack trace.</summary>
+    public static async Task<int> ServeAsync(this WebApplication app)
+    {
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            Console.Error.WriteLine($"AccountsApi cannot start: {e.Message} Stop the other process or choose another address with --urls.");
+            return 1;
+        }
+    }
+
     public static async Task<int> WriteOpenApiAsync(this WebApplication app, string[] args)
     {
         // Minimal-API endpoints reach the API explorer only once the pipeline is built, i.e. when the host

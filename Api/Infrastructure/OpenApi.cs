@@ -14,6 +14,7 @@ public static class Json
         options.DictionaryKeyPolicy = null;
         options.PropertyNameCaseInsensitive = true;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        options.Converters.Add(new Contracts.FlexibleDateOnlyConverter());
     }
 }
 

@@ -102,12 +102,15 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problemDetails, I
 
         http.Response.StatusCode = status;
         if (status == 503) http.Response.Headers.RetryAfter = "5";
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            Exception = exception,
-            ProblemDetails = new ProblemDetails { Status = status, Detail = detail, Extensions = { ["code"] = code } },
-        });
+        var problem = FieldOf(exception) is { } field
+            ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = ["has the wrong type or format"] })
+            {
+                Detail = $"{field}: has the wrong type or format",
+            }
+            : new ProblemDetails { Detail = detail };
+        problem.Status = status;
+        problem.Extensions["code"] = problem is HttpValidationProblemDetails ? ErrorCodes.ValidationFailed : code;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, Exception = exception, ProblemDetails = problem });
     }
 
     static (int Status, string Code, string Detail) Classify(Exception exception) => exception switch
@@ -121,6 +124,13 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problemDetails, I
         _ when IsDatabaseUnavailable(exception) => (503, ErrorCodes.DatabaseUnavailable, ErrorCodes.DetailForStatus(503)),
         _ => (500, ErrorCodes.InternalError, ErrorCodes.DetailForStatus(500)),
     };
+
+    /// <summary>The JSON field a type/format error is about ("$.date_of_birth" → "date_of_birth"), when there is one.</summary>
+    static string? FieldOf(Exception exception) =>
+        exception is BadHttpRequestException { InnerException: JsonException { Path: { Length: > 2 } path } } && path.StartsWith("$.", StringComparison.Ordinal)
+            && exception.InnerException.InnerException is not JsonException // a syntax error, not one field's value
+            ? path[2..]
+            : null;
 
     static bool IsDatabaseUnavailable(Exception exception)
     {

@@ -1,0 +1,158 @@
+using System.Security.Claims;
+using AccountsApi.Contracts;
+using AccountsApi.Data;
+using AccountsApi.Infrastructure;
+using AccountsApi.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace AccountsApi.Endpoints;
+
+public static class AccountEndpoints
+{
+    public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var accounts = routes.MapGroup("/accounts").WithTags("Accounts").WithValidation();
+        accounts.MapPost("/register", Register).WithName(nameof(Register)).RequireRateLimiting(RateLimits.Register)
+            .WithSummary("Create an account. 409 `username_taken` / `email_taken` when either is in use.");
+
+        var me = accounts.MapGroup("/me").RequireAuthorization();
+        me.MapGet("", GetAccount).WithName(nameof(GetAccount)).WithSummary("The signed-in account.");
+        me.MapPatch("", UpdateAccount).WithName(nameof(UpdateAccount))
+            .WithSummary("Change username, names or date of birth; only the fields sent change. Each change is audited.");
+        me.MapDelete("", DeleteAccount).WithName(nameof(DeleteAccount))
+            .WithSummary("Delete the account (needs the password). Personal data goes; the audit trail stays with the user id.");
+        me.MapPost("/password", ChangePassword).WithName(nameof(ChangePassword)).RequireRateLimiting(RateLimits.Password)
+            .WithSummary("Change the password (needs the current one). Ends every other session.");
+        me.MapGet("/activity", GetActivity).WithName(nameof(GetActivity))
+            .WithSummary("The account's audit log, newest first: sign-ins, failures, locks, changes.");
+
+        accounts.MapPost("/reset-password", ChangePasswordLegacy).WithName(nameof(ChangePasswordLegacy))
+            .RequireAuthorization().RequireRateLimiting(RateLimits.Password)
+            .WithSummary("The predecessor's password change, `{old_password, new_password}`: same as POST /accounts/me/password.");
+        return routes;
+    }
+
+    public static async Task<Results<Created<AccountResponse>, ProblemHttpResult>> Register(
+        RegisterRequest request, HttpContext http, UserRepository users, AccountLogRepository logs, PasswordHasher hasher)
+    {
+        var hash = hasher.Hash(request.Password!);
+        UserRow user;
+        try
+        {
+            user = await users.InsertAsync(new NewUser(request.Username!, request.Email!.Trim(), Emails.Normalize(request.Email),
+                hash, request.Firstname!, request.Lastname!, request.DateOfBirth?.ToDateTime(TimeOnly.MinValue), request.AcceptTerms == true));
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return Duplicate(e);
+        }
+        var client = ClientInfo.From(http);
+        await logs.WriteAsync(new AccountLogEntry(user.Id, "created", client.IpAddress, client.UserAgent));
+        return TypedResults.Created("/accounts/me", AccountResponse.From(user));
+    }
+
+    static ProblemHttpResult Duplicate(PostgresException e) => e.ConstraintName == "users_email_normalized_key"
+        ? Problems.Problem(StatusCodes.Status409Conflict, "email_taken", "An account with this email address already exists.")
+        : Problems.Problem(StatusCodes.Status409Conflict, "username_taken", "This username is taken.");
+
+    public static async Task<Results<Ok<AccountResponse>, ProblemHttpResult>> GetAccount(ClaimsPrincipal principal, UserRepository users) =>
+        await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is { } user
+            ? TypedResults.Ok(AccountResponse.From(user))
+            : SessionEnded();
+
+    public static async Task<Results<Ok<AccountResponse>, ProblemHttpResult>> UpdateAccount(
+        UpdateAccountRequest request, ClaimsPrincipal principal, HttpContext http, UserRepository users, AccountLogRepository logs)
+    {
+        if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
+
+        var changes = new ProfileChanges(
+            request.Username ?? user.Username,
+            request.Firstname ?? user.Firstname,
+            request.Lastname ?? user.Lastname,
+            request.DateOfBirth.IsSet ? request.DateOfBirth.Value?.ToDateTime(TimeOnly.MinValue) : user.DateOfBirth);
+        UserRow updated;
+        try
+        {
+            updated = await users.UpdateProfileAsync(user.Id, changes) ?? user;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return Duplicate(e);
+        }
+
+        var client = ClientInfo.From(http);
+        await logs.WriteAsync(Changed(user, updated)
+            .Select(c => new AccountLogEntry(user.Id, "updated", client.IpAddress, client.UserAgent, c.Field, c.Old, c.New))
+            .ToList());
+        return TypedResults.Ok(AccountResponse.From(updated));
+    }
+
+    static IEnumerable<(string Field, string? Old, string? New)> Changed(UserRow before, UserRow after)
+    {
+        if (before.Username != after.Username) yield return ("username", before.Username, after.Username);
+        if (before.Firstname != after.Firstname) yield return ("firstname", before.Firstname, after.Firstname);
+        if (before.Lastname != after.Lastname) yield return ("lastname", before.Lastname, after.Lastname);
+        if (before.DateOfBirth != after.DateOfBirth)
+            yield return ("date_of_birth", before.DateOfBirth?.ToString("yyyy-MM-dd"), after.DateOfBirth?.ToString("yyyy-MM-dd"));
+    }
+
+    public static async Task<Results<Ok<MessageResponse>, ProblemHttpResult>> DeleteAccount(
+        [FromBody] DeleteAccountRequest request, ClaimsPrincipal principal, HttpContext http,
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AuthCookies cookies)
+    {
+        if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
+        if (!hasher.Verify(request.Password!, user.PasswordHash).Valid) return WrongPassword();
+
+        // Revoke first, so the revocations are recorded and broadcast before the cascade removes the sessions.
+        await sessions.RevokeAllAsync(user.Id, "account_deleted");
+        await users.DeleteAsync(user.Id);
+        var client = ClientInfo.From(http);
+        await logs.WriteAsync(new AccountLogEntry(user.Id, "deleted", client.IpAddress, client.UserAgent));
+        cookies.Clear(http.Response);
+        return TypedResults.Ok(new MessageResponse("The account has been deleted."));
+    }
+
+    public static Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePassword(
+        ChangePasswordRequest request, ClaimsPrincipal principal, HttpContext http,
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher) =>
+        ChangePasswordCore(request.CurrentPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher);
+
+    public static Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePasswordLegacy(
+        LegacyChangePasswordRequest request, ClaimsPrincipal principal, HttpContext http,
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher) =>
+        ChangePasswordCore(request.OldPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher);
+
+    static async Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePasswordCore(
+        string current, string next, ClaimsPrincipal principal, HttpContext http,
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher)
+    {
+        if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
+        if (!hasher.Verify(current, user.PasswordHash).Valid) return WrongPassword();
+
+        await users.SetPasswordHashAsync(user.Id, hasher.Hash(next));
+        var revoked = await sessions.RevokeAllExceptAsync(user.Id, principal.SessionId(), "password_changed");
+        var client = ClientInfo.From(http);
+        await logs.WriteAsync(new AccountLogEntry(user.Id, "password_changed", client.IpAddress, client.UserAgent,
+            Field: "password", OldValue: "[redacted]", NewValue: "[redacted]"));
+        return TypedResults.Ok(new MessageResponse(revoked.Count == 0
+            ? "The password has been changed."
+            : $"The password has been changed and {revoked.Count} other session(s) signed out."));
+    }
+
+    public static async Task<Results<Ok<ActivityResponse>, ProblemHttpResult>> GetActivity(
+        ClaimsPrincipal principal, AccountLogRepository logs, int? page, int? pageSize)
+    {
+        var p = Math.Max(1, page ?? 1);
+        var size = Math.Clamp(pageSize ?? 50, 1, 200);
+        var rows = await logs.ListAsync(principal.UserId(), p, size);
+        return TypedResults.Ok(new ActivityResponse(rows.Select(ActivityItem.From).ToList(), p, size));
+    }
+
+    internal static ProblemHttpResult SessionEnded() =>
+        Problems.Problem(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The session has ended; sign in again.");
+
+    static ProblemHttpResult WrongPassword() =>
+        Problems.Problem(StatusCodes.Status403Forbidden, "invalid_password", "The password is incorrect.");
+}

@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using AccountsApi.Data;
+using Dapper;
+using Npgsql;
+
+namespace AccountsApi.Security;
+
+/// <summary>
+/// Session ids whose access tokens must fail before they expire. Checked on every authenticated request
+/// from memory; filled at start from session_revocations and kept in step across instances by
+/// PostgreSQL NOTIFY session_revoked (sent in the same statement that revokes, so only on commit).
+/// </summary>
+public sealed class SessionRevocations
+{
+    public const string Channel = "session_revoked";
+    readonly ConcurrentDictionary<Guid, DateTime> revoked = new();
+
+    public bool IsRevoked(Guid sessionId) => revoked.TryGetValue(sessionId, out var until) && until > DateTime.UtcNow;
+
+    public void Add(Guid sessionId, DateTime until) => revoked[sessionId] = until;
+
+    public int Count => revoked.Count;
+
+    public void Prune()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var (id, until) in revoked)
+            if (until <= now) revoked.TryRemove(id, out _);
+    }
+}
+
+/// <summary>Loads the revocations at start (before traffic) and then listens for new ones, reconnecting after failures.</summary>
+public sealed class SessionRevocationListener(
+    SessionRevocations revocations, ConnectionString connectionString, Tokens tokens, ILogger<SessionRevocationListener> logger)
+    : BackgroundService
+{
+    const string LoadSql = "select session_id, expires_at from session_revocations where expires_at > now()";
+
+    public override async Task StartAsync(CancellationToken ct)
+    {
+        try { await LoadAsync(ct); }
+        catch (NpgsqlException e) { logger.LogWarning("Could not load revoked sessions at start: {Error}", e.Message); }
+        await base.StartAsync(ct);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken ct)
+    {
+        var listening = new NpgsqlConnectionStringBuilder(connectionString.Value) { Pooling = false, KeepAlive = 30 }.ConnectionString;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(listening);
+                await connection.OpenAsync(ct);
+                connection.Notification += (_, e) =>
+                {
+                    if (Guid.TryParse(e.Payload, out var id)) revocations.Add(id, DateTime.UtcNow + tokens.AccessLifetime + TimeSpan.FromMinutes(1));
+                };
+                await using (var listen = new NpgsqlCommand($"listen {SessionRevocations.Channel}", connection)) await listen.ExecuteNonQueryAsync(ct);
+                await LoadAsync(ct); // catches up on anything revoked while this connection was down
+                while (!ct.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(TimeSpan.FromMinutes(1), ct);
+                    revocations.Prune();
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+            catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
+            {
+                logger.LogWarning("Revocation listener lost its connection ({Error}); reconnecting", e.Message);
+                try { await Task.Delay(TimeSpan.FromSeconds(2), ct); } catch (OperationCanceledException) { }
+            }
+        }
+    }
+
+    async Task LoadAsync(CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString.Value);
+        var rows = await connection.QueryAsync<(Guid SessionId, DateTime ExpiresAt)>(new CommandDefinition(LoadSql, cancellationToken: ct));
+        foreach (var (id, until) in rows) revocations.Add(id, until);
+    }
+}
