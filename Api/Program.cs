@@ -19,6 +19,7 @@ builder.Services
     .AddWebSecurity()
     .AddAccounts()
     .ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+if (verb is null) builder.Services.AddBackgroundWork();
 
 var app = builder.Build();
 if (verb != Cli.OpenApi && !app.SettingsAreValid()) return 1;
@@ -40,6 +41,7 @@ app.MapHealthEndpoints();
 app.MapAuthEndpoints();
 app.MapAccountEndpoints();
 app.MapSessionEndpoints();
+app.MapEmailEndpoints();
 
 if (verb == Cli.OpenApi) return await app.WriteOpenApiAsync(args);
 if (await app.RunMigrationsAsync(connectionString, verb) is not 0 and var failed) return failed;

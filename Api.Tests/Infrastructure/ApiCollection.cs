@@ -22,6 +22,9 @@ public sealed class ApiFixture : IAsyncLifetime
     public ApiFactory Factory { get; private set; } = null!;
     public string ConnectionString { get; private set; } = null!;
 
+    /// <summary>A real SMTP server in this process: every mail the app sends lands here.</summary>
+    public TestSmtpServer Smtp { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         var external = Environment.GetEnvironmentVariable("TEST_DATABASE_URL");
@@ -32,7 +35,8 @@ public sealed class ApiFixture : IAsyncLifetime
         }
         else ConnectionString = external;
 
-        Factory = new ApiFactory(ConnectionString);
+        Smtp = await TestSmtpServer.StartAsync();
+        Factory = new ApiFactory(ConnectionString, SmtpSettings(Smtp));
         _ = Factory.Server; // starts the app: migrations run here
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
@@ -45,8 +49,18 @@ public sealed class ApiFixture : IAsyncLifetime
         });
     }
 
+    public static IReadOnlyDictionary<string, string?> SmtpSettings(TestSmtpServer smtp) => new Dictionary<string, string?>
+    {
+        ["SMTP_HOST"] = smtp.Host,
+        ["SMTP_PORT"] = smtp.Port.ToString(),
+        ["SMTP_TLS"] = "none",
+        ["SMTP_FROM"] = "AccountsApi <accounts@example.test>",
+    };
+
     public async Task ResetDatabaseAsync()
     {
+        if (!Smtp.IsRunning) await Smtp.RestartAsync();
+        Smtp.Clear();
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await respawner!.ResetAsync(connection);
@@ -55,6 +69,7 @@ public sealed class ApiFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Factory.DisposeAsync();
+        await Smtp.DisposeAsync();
         if (cluster is not null) await cluster.DisposeAsync();
     }
 }

@@ -23,6 +23,9 @@ public sealed class ApiFactory(string connectionString, IReadOnlyDictionary<stri
         ["RATE_LIMIT_ENABLED"] = "false",
         ["LOG_LEVEL"] = "Warning",
         ["PUBLIC_SITE_URL"] = SiteOrigin,
+        ["EMAIL_POLL_SECONDS"] = "1",
+        ["EMAIL_RETRY_BASE_SECONDS"] = "1",
+        ["MAIL_DROP_DIRECTORY"] = Path.Combine(Path.GetTempPath(), "accountsapi-test-mail"),
     };
 
     public string ConnectionString { get; } = connectionString;

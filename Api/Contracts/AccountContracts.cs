@@ -13,15 +13,18 @@ public sealed record RegisterRequest(
 /// <summary>The account as its owner sees it. Never carries a password or hash.</summary>
 public sealed record AccountResponse(
     long Id, string Username, string Email, string Firstname, string Lastname, DateOnly? DateOfBirth,
-    string Status, string Role, bool EmailVerified, DateTime CreatedAt, DateTime UpdatedAt, DateTime? LastLogin)
+    string Status, string Role, bool EmailVerified, string? PendingEmail, DateTime CreatedAt, DateTime UpdatedAt, DateTime? LastLogin)
 {
     public static AccountResponse From(UserRow user) => new(
         user.Id, user.Username, user.Email, user.Firstname, user.Lastname,
         user.DateOfBirth is { } dob ? DateOnly.FromDateTime(dob) : null,
-        user.Status, user.Role, user.EmailVerifiedAt is not null, user.CreatedAt, user.UpdatedAt, user.LastLoginAt);
+        user.Status, user.Role, user.EmailVerifiedAt is not null, user.PendingEmail, user.CreatedAt, user.UpdatedAt, user.LastLoginAt);
 }
 
-/// <summary>Only the fields present change; `"date_of_birth": null` clears the date.</summary>
+/// <summary>
+/// Only the fields present change; `"date_of_birth": null` clears the date. A new `email` is held as
+/// `pending_email` until confirmed from the mail sent to it; the old address is told once it changes.
+/// </summary>
 public sealed record UpdateAccountRequest(
     string? Username, string? Firstname, string? Lastname,
     [property: NJsonSchema.Annotations.JsonSchemaType(typeof(DateOnly?))] Optional<DateOnly?> DateOfBirth,
@@ -86,7 +89,7 @@ public sealed class UpdateAccountRequestValidator : AbstractValidator<UpdateAcco
         When(r => r.Firstname is not null, () => RuleFor(r => r.Firstname).Name());
         When(r => r.Lastname is not null, () => RuleFor(r => r.Lastname).Name());
         RuleFor(r => r.DateOfBirth.Value).DateOfBirth().OverridePropertyName("date_of_birth");
-        RuleFor(r => r.Email).Null().WithMessage("cannot be changed here yet: email changes need verification, which is not available");
+        When(r => r.Email is not null, () => RuleFor(r => r.Email).Must(Emails.IsValid).WithMessage("must be a valid email address"));
     }
 }
 

@@ -68,6 +68,21 @@ public static class AccountsServices
         services.AddSingleton<AccountLogRepository>();
         services.AddSingleton<Security.PasswordHasher>();
         services.AddSingleton<Security.SignInService>();
+        services.AddSingleton<EmailOutboxRepository>();
+        services.AddSingleton<EmailTokenRepository>();
+        services.AddSingleton<Email.AccountEmails>();
+        services.AddSingleton<Email.MailTransport>();
+        services.AddSingleton<Email.AnonymousMailRequests>();
+        services.AddSingleton<Email.EmailSender>();
+        return services;
+    }
+
+    /// <summary>The work that runs beside requests; only when serving (not for `migrate` or `openapi`).</summary>
+    public static IServiceCollection AddBackgroundWork(this IServiceCollection services)
+    {
+        services.AddHostedService<Security.SessionRevocationListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<Email.AnonymousMailRequests>());
+        services.AddHostedService(sp => sp.GetRequiredService<Email.EmailSender>());
         return services;
     }
 }

@@ -62,3 +62,6 @@ public sealed class CreateUsers() : SqlFileMigration("0001_create_users.sql");
 
 [Migration(2, "revoked sessions, for the in-memory revocation set")]
 public sealed class CreateSessionRevocations() : SqlFileMigration("0002_session_revocations.sql");
+
+[Migration(3, "email outbox, one-time email tokens, per-recipient throttle, pending email")]
+public sealed class CreateEmail() : SqlFileMigration("0003_email.sql");

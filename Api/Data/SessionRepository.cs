@@ -45,6 +45,20 @@ public sealed class SessionRepository(NpgsqlDataSource db, SessionRevocations re
         await connection.ExecuteAsync(CreateSql, new { id, userId, userAgent, ipAddress, expiresAt, tokenHash });
     }
 
+    const string SignedInFromSql = """
+        select case when not exists (select 1 from user_sessions where user_id = @userId) then null
+                    else exists (select 1 from user_sessions
+                                 where user_id = @userId and ip_address is not distinct from @ipAddress
+                                   and user_agent is not distinct from @userAgent) end
+        """;
+
+    /// <summary>Whether the user signed in before from this IP and device; null for a first sign-in ever.</summary>
+    public async Task<bool?> HasSignedInFromAsync(long userId, string? ipAddress, string? userAgent)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        return await connection.QuerySingleAsync<bool?>(SignedInFromSql, new { userId, ipAddress, userAgent });
+    }
+
     const string FindTokenSql = """
         select t.session_id, s.user_id, t.replaced_at, s.revoked_at, s.expires_at, u.username, u.role, u.status
         from refresh_tokens t

@@ -20,6 +20,7 @@ public sealed class UserRow
     public DateTime? LastLoginAt { get; init; }
     public bool ForcePasswordReset { get; init; }
     public DateTime? TermsAcceptedAt { get; init; }
+    public string? PendingEmail { get; init; }
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
 
@@ -38,7 +39,7 @@ public sealed class UserRepository(NpgsqlDataSource db)
 {
     const string Columns = """
         id, username, email, password_hash, firstname, lastname, date_of_birth, status, role, email_verified_at,
-        failed_login_count, locked_until, last_login_at, force_password_reset, terms_accepted_at, created_at, updated_at
+        failed_login_count, locked_until, last_login_at, force_password_reset, terms_accepted_at, pending_email, created_at, updated_at
         """;
 
     const string InsertSql = $"""
@@ -150,6 +151,49 @@ public sealed class UserRepository(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync();
         await connection.ExecuteAsync(SetPasswordSql, new { id, hash });
+    }
+
+    const string FindByEmailSql = $"select {Columns} from users where email_normalized = @normalizedEmail";
+
+    public async Task<UserRow?> FindByEmailAsync(string normalizedEmail)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        return await connection.QuerySingleOrDefaultAsync<UserRow>(FindByEmailSql, new { normalizedEmail });
+    }
+
+    const string MarkVerifiedSql = $"""
+        update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
+        where id = @id and email_normalized = @normalizedEmail
+        returning {Columns}
+        """;
+
+    /// <summary>Verifies the address the token was sent to, if it is still the account's address.</summary>
+    public async Task<UserRow?> MarkEmailVerifiedAsync(long id, string normalizedEmail)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        return await connection.QuerySingleOrDefaultAsync<UserRow>(MarkVerifiedSql, new { id, normalizedEmail });
+    }
+
+    const string SetPendingEmailSql = $"update users set pending_email = @email, updated_at = now() where id = @id returning {Columns}";
+
+    public async Task<UserRow?> SetPendingEmailAsync(long id, string email)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        return await connection.QuerySingleOrDefaultAsync<UserRow>(SetPendingEmailSql, new { id, email });
+    }
+
+    // Throws 23505 (users_email_normalized_key) when someone else took the address meanwhile.
+    const string ApplyEmailChangeSql = $"""
+        update users set email = pending_email, email_normalized = @normalizedEmail, pending_email = null,
+                         email_verified_at = now(), updated_at = now()
+        where id = @id and pending_email = @email
+        returning {Columns}
+        """;
+
+    public async Task<UserRow?> ApplyEmailChangeAsync(long id, string email, string normalizedEmail)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        return await connection.QuerySingleOrDefaultAsync<UserRow>(ApplyEmailChangeSql, new { id, email, normalizedEmail });
     }
 
     const string DeleteSql = "delete from users where id = @id";

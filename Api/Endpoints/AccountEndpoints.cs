@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using AccountsApi.Contracts;
 using AccountsApi.Data;
+using AccountsApi.Email;
 using AccountsApi.Infrastructure;
 using AccountsApi.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -35,7 +36,7 @@ public static class AccountEndpoints
     }
 
     public static async Task<Results<Created<AccountResponse>, ProblemHttpResult>> Register(
-        RegisterRequest request, HttpContext http, UserRepository users, AccountLogRepository logs, PasswordHasher hasher)
+        RegisterRequest request, HttpContext http, UserRepository users, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails)
     {
         var hash = hasher.Hash(request.Password!);
         UserRow user;
@@ -50,6 +51,7 @@ public static class AccountEndpoints
         }
         var client = ClientInfo.From(http);
         await logs.WriteAsync(new AccountLogEntry(user.Id, "created", client.IpAddress, client.UserAgent));
+        await emails.SendVerificationAsync(user);
         return TypedResults.Created("/accounts/me", AccountResponse.From(user));
     }
 
@@ -63,9 +65,14 @@ public static class AccountEndpoints
             : SessionEnded();
 
     public static async Task<Results<Ok<AccountResponse>, ProblemHttpResult>> UpdateAccount(
-        UpdateAccountRequest request, ClaimsPrincipal principal, HttpContext http, UserRepository users, AccountLogRepository logs)
+        UpdateAccountRequest request, ClaimsPrincipal principal, HttpContext http, UserRepository users, AccountLogRepository logs,
+        AccountEmails emails)
     {
         if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
+        var newEmail = request.Email?.Trim();
+        if (newEmail is not null && Emails.Normalize(newEmail) != Emails.Normalize(user.Email)
+            && await users.FindByEmailAsync(Emails.Normalize(newEmail)) is not null)
+            return Problems.Problem(StatusCodes.Status409Conflict, "email_taken", "An account with this email address already exists.");
 
         var changes = new ProfileChanges(
             request.Username ?? user.Username,
@@ -83,9 +90,17 @@ public static class AccountEndpoints
         }
 
         var client = ClientInfo.From(http);
-        await logs.WriteAsync(Changed(user, updated)
+        var entries = Changed(user, updated)
             .Select(c => new AccountLogEntry(user.Id, "updated", client.IpAddress, client.UserAgent, c.Field, c.Old, c.New))
-            .ToList());
+            .ToList();
+        // A new address takes effect only once confirmed from a mail sent to it; until then it is pending.
+        if (newEmail is not null && Emails.Normalize(newEmail) != Emails.Normalize(user.Email))
+        {
+            updated = await users.SetPendingEmailAsync(user.Id, newEmail) ?? updated;
+            await emails.SendEmailChangeAsync(updated, newEmail);
+            entries.Add(new AccountLogEntry(user.Id, "email_change_requested", client.IpAddress, client.UserAgent, "pending_email", user.PendingEmail, newEmail));
+        }
+        await logs.WriteAsync(entries);
         return TypedResults.Ok(AccountResponse.From(updated));
     }
 
@@ -116,17 +131,17 @@ public static class AccountEndpoints
 
     public static Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePassword(
         ChangePasswordRequest request, ClaimsPrincipal principal, HttpContext http,
-        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher) =>
-        ChangePasswordCore(request.CurrentPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher);
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails) =>
+        ChangePasswordCore(request.CurrentPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher, emails);
 
     public static Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePasswordLegacy(
         LegacyChangePasswordRequest request, ClaimsPrincipal principal, HttpContext http,
-        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher) =>
-        ChangePasswordCore(request.OldPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher);
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails) =>
+        ChangePasswordCore(request.OldPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher, emails);
 
     static async Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePasswordCore(
         string current, string next, ClaimsPrincipal principal, HttpContext http,
-        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher)
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails)
     {
         if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
         if (!hasher.Verify(current, user.PasswordHash).Valid) return WrongPassword();
@@ -136,6 +151,7 @@ public static class AccountEndpoints
         var client = ClientInfo.From(http);
         await logs.WriteAsync(new AccountLogEntry(user.Id, "password_changed", client.IpAddress, client.UserAgent,
             Field: "password", OldValue: "[redacted]", NewValue: "[redacted]"));
+        await emails.NotifyAsync(user.Email, EmailTemplates.PasswordChanged(user.Firstname));
         return TypedResults.Ok(new MessageResponse(revoked.Count == 0
             ? "The password has been changed."
             : $"The password has been changed and {revoked.Count} other session(s) signed out."));

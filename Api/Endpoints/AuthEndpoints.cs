@@ -41,10 +41,19 @@ public static class AuthEndpoints
         if (!validation.IsValid)
             return Problems.Validation(validation.Errors.GroupBy(e => e.PropertyName).ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).ToArray()));
 
-        var signedIn = await signIn.SignInAsync(request.Login!, request.Password!, ClientInfo.From(http));
-        if (signedIn is null)
-            return Problems.Problem(StatusCodes.Status401Unauthorized, "invalid_credentials",
-                "The username/email or password is incorrect, or the account cannot sign in right now.", "Sign-in failed");
+        var outcome = await signIn.SignInAsync(request.Login!, request.Password!, ClientInfo.From(http));
+        if (outcome.SignedIn is not { } signedIn)
+            return outcome.Refusal switch
+            {
+                SignInRefusal.EmailNotVerified => Problems.Problem(StatusCodes.Status403Forbidden, "email_not_verified",
+                    "Confirm your email address first: open the link in the mail we sent (POST /accounts/verify-email/resend sends another).",
+                    "Email not verified"),
+                SignInRefusal.PasswordResetRequired => Problems.Problem(StatusCodes.Status403Forbidden, "password_reset_required",
+                    "This account needs a new password: request a reset link (POST /accounts/password-reset/request).",
+                    "Password reset required"),
+                _ => Problems.Problem(StatusCodes.Status401Unauthorized, "invalid_credentials",
+                    "The username/email or password is incorrect, or the account cannot sign in right now.", "Sign-in failed"),
+            };
         cookies.SignIn(http.Response, signedIn.Access, signedIn.RefreshToken, signedIn.RefreshExpires);
         return TypedResults.Ok(AccountResponse.From(signedIn.User));
     }
@@ -83,14 +92,14 @@ public static class AuthEndpoints
         var presented = http.Request.Cookies[AuthCookies.Refresh];
         if (string.IsNullOrEmpty(presented)) return RefreshRefused(http, cookies);
 
-        var hash = Tokens.HashRefreshToken(presented);
+        var hash = Tokens.HashOpaqueToken(presented);
         var row = await sessions.FindRefreshTokenAsync(hash);
         if (row is null || row.RevokedAt is not null || row.ExpiresAt <= DateTime.UtcNow || row.Status != "active")
             return RefreshRefused(http, cookies);
 
         var client = ClientInfo.From(http);
-        var next = Tokens.NewRefreshToken();
-        if (!await sessions.RotateAsync(hash, Tokens.HashRefreshToken(next), tokens.RefreshGrace, client.IpAddress, client.UserAgent))
+        var next = Tokens.NewOpaqueToken();
+        if (!await sessions.RotateAsync(hash, Tokens.HashOpaqueToken(next), tokens.RefreshGrace, client.IpAddress, client.UserAgent))
         {
             // A token replaced longer ago than the grace window came back: someone kept a copy. End the family.
             await sessions.RevokeAsync(row.UserId, row.SessionId, "refresh_token_reuse");
@@ -129,7 +138,7 @@ public static class AuthEndpoints
         if (http.User.Identity?.IsAuthenticated == true) return (http.User.UserId(), http.User.SessionId());
         var refresh = http.Request.Cookies[AuthCookies.Refresh];
         if (string.IsNullOrEmpty(refresh)) return null;
-        var row = await sessions.FindRefreshTokenAsync(Tokens.HashRefreshToken(refresh));
+        var row = await sessions.FindRefreshTokenAsync(Tokens.HashOpaqueToken(refresh));
         return row is null ? null : (row.UserId, row.SessionId);
     }
 

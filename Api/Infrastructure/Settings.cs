@@ -76,6 +76,21 @@ public sealed class SmtpOptions
     [ConfigurationKeyName("MAIL_DROP_DIRECTORY")] public string MailDropDirectory { get; set; } = ".data/mail";
 }
 
+public sealed class EmailOptions
+{
+    /// <summary>When true, accounts must verify their email before they can sign in.</summary>
+    [ConfigurationKeyName("REQUIRE_VERIFIED_EMAIL")] public bool RequireVerifiedEmail { get; set; }
+    [ConfigurationKeyName("PASSWORD_RESET_TOKEN_MINUTES"), Range(5, 10080)] public int PasswordResetTokenMinutes { get; set; } = 60;
+    [ConfigurationKeyName("EMAIL_VERIFICATION_TOKEN_HOURS"), Range(1, 720)] public int VerificationTokenHours { get; set; } = 48;
+    /// <summary>User-triggered mails (verification resend, password reset): at most one per recipient per this many seconds.</summary>
+    [ConfigurationKeyName("EMAIL_THROTTLE_SECONDS"), Range(1, 86400)] public int ThrottleSeconds { get; set; } = 60;
+    /// <summary>First retry delay after a failed delivery; each further retry waits twice as long (at most an hour).</summary>
+    [ConfigurationKeyName("EMAIL_RETRY_BASE_SECONDS"), Range(1, 3600)] public int RetryBaseSeconds { get; set; } = 5;
+    [ConfigurationKeyName("EMAIL_MAX_ATTEMPTS"), Range(1, 100)] public int MaxAttempts { get; set; } = 12;
+    /// <summary>How often the sender looks for due mail (also woken at once when mail is queued).</summary>
+    [ConfigurationKeyName("EMAIL_POLL_SECONDS"), Range(1, 60)] public int PollSeconds { get; set; } = 2;
+}
+
 /// <summary>Cross-setting rules that data annotations cannot express.</summary>
 public sealed class JwtOptionsValidator(IHostEnvironment environment) : IValidateOptions<JwtOptions>
 {
@@ -114,7 +129,7 @@ public static class SettingsExtensions
     static readonly Func<IServiceProvider, object>[] Resolvers =
     [
         Resolve<DatabaseOptions>, Resolve<JwtOptions>, Resolve<SiteOptions>,
-        Resolve<SecurityOptions>, Resolve<RateLimitSettings>, Resolve<SmtpOptions>,
+        Resolve<SecurityOptions>, Resolve<RateLimitSettings>, Resolve<SmtpOptions>, Resolve<EmailOptions>,
     ];
 
     static object Resolve<T>(IServiceProvider services) where T : class => services.GetRequiredService<IOptions<T>>().Value;
@@ -129,6 +144,7 @@ public static class SettingsExtensions
         Add<SecurityOptions>(services, configuration);
         Add<RateLimitSettings>(services, configuration);
         Add<SmtpOptions>(services, configuration);
+        Add<EmailOptions>(services, configuration);
         return services;
     }
 

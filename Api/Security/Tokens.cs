@@ -71,9 +71,9 @@ public sealed class Tokens
         RoleClaimType = "role",
     };
 
-    public static string NewRefreshToken() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+    public static string NewOpaqueToken() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
 
-    public static byte[] HashRefreshToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
+    public static byte[] HashOpaqueToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
     static byte[] KeyBytes(JwtOptions options, IHostEnvironment environment, ILogger logger)
     {

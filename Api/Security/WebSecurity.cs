@@ -16,7 +16,6 @@ public static class WebSecurity
         services.AddSingleton<Tokens>();
         services.AddSingleton<AuthCookies>();
         services.AddSingleton<SessionRevocations>();
-        services.AddHostedService<SessionRevocationListener>();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
