@@ -11,7 +11,7 @@ public sealed record RegisterRequest(
     string? Username, string? Email, string? Password, string? Firstname, string? Lastname, DateOnly? DateOfBirth, bool? AcceptTerms);
 
 /// <summary>The account as its owner sees it. Never carries a password or hash.</summary>
-public sealed record AccountResponse(
+public record AccountResponse(
     long Id, string Username, string Email, string Firstname, string Lastname, DateOnly? DateOfBirth,
     string Status, string Role, bool EmailVerified, string? PendingEmail, DateTime CreatedAt, DateTime UpdatedAt, DateTime? LastLogin)
 {
@@ -19,6 +19,17 @@ public sealed record AccountResponse(
         user.Id, user.Username, user.Email, user.Firstname, user.Lastname,
         user.DateOfBirth is { } dob ? DateOnly.FromDateTime(dob) : null,
         user.Status, user.Role, user.EmailVerifiedAt is not null, user.PendingEmail, user.CreatedAt, user.UpdatedAt, user.LastLoginAt);
+}
+
+/// <summary>A form login's answer with LEGACY_CLIENTS=true: the account plus the bearer token the predecessor's pages keep.</summary>
+public sealed record LegacyLoginResponse : AccountResponse
+{
+    public LegacyLoginResponse(AccountResponse account) : base(account) { }
+
+    public required string AccessToken { get; init; }
+    public required string TokenType { get; init; }
+    /// <summary>Seconds until the access token expires.</summary>
+    public required int ExpiresIn { get; init; }
 }
 
 /// <summary>
@@ -91,11 +102,6 @@ public sealed class UpdateAccountRequestValidator : AbstractValidator<UpdateAcco
         RuleFor(r => r.DateOfBirth.Value).DateOfBirth().OverridePropertyName("date_of_birth");
         When(r => r.Email is not null, () => RuleFor(r => r.Email).Must(Emails.IsValid).WithMessage("must be a valid email address"));
     }
-}
-
-public sealed class DeleteAccountRequestValidator : AbstractValidator<DeleteAccountRequest>
-{
-    public DeleteAccountRequestValidator() => RuleFor(r => r.Password).NotEmpty().WithMessage("is required to delete the account");
 }
 
 public sealed class ChangePasswordRequestValidator : AbstractValidator<ChangePasswordRequest>

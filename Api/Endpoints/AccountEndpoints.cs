@@ -6,6 +6,7 @@ using AccountsApi.Infrastructure;
 using AccountsApi.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Npgsql;
 
 namespace AccountsApi.Endpoints;
@@ -23,7 +24,8 @@ public static class AccountEndpoints
         me.MapPatch("", UpdateAccount).WithName(nameof(UpdateAccount))
             .WithSummary("Change username, names or date of birth; only the fields sent change. Each change is audited.");
         me.MapDelete("", DeleteAccount).WithName(nameof(DeleteAccount))
-            .WithSummary("Delete the account (needs the password). Personal data goes; the audit trail stays with the user id.");
+            .WithSummary("Delete the account (needs the password). Personal data goes; the audit trail stays with the user id.")
+            .WithDescription("Body `{password}`. With LEGACY_CLIENTS=true, a bearer-token request (the predecessor's pages) may omit the body.");
         me.MapPost("/password", ChangePassword).WithName(nameof(ChangePassword)).RequireRateLimiting(RateLimits.Password)
             .WithSummary("Change the password (needs the current one). Ends every other session.");
         me.MapGet("/activity", GetActivity).WithName(nameof(GetActivity))
@@ -113,12 +115,18 @@ public static class AccountEndpoints
             yield return ("date_of_birth", before.DateOfBirth?.ToString("yyyy-MM-dd"), after.DateOfBirth?.ToString("yyyy-MM-dd"));
     }
 
-    public static async Task<Results<Ok<MessageResponse>, ProblemHttpResult>> DeleteAccount(
-        [FromBody] DeleteAccountRequest request, ClaimsPrincipal principal, HttpContext http,
+    public static async Task<Results<Ok<MessageResponse>, ProblemHttpResult, ValidationProblem>> DeleteAccount(
+        [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] DeleteAccountRequest? request, ClaimsPrincipal principal, HttpContext http,
         UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AuthCookies cookies)
     {
         if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
-        if (!hasher.Verify(request.Password!, user.PasswordHash).Valid) return WrongPassword();
+        // The predecessor's pages delete with a bearer token and no body; everyone else proves the password again.
+        if (string.IsNullOrEmpty(request?.Password))
+        {
+            if (!http.IsLegacyBearerRequest())
+                return Problems.Validation(new Dictionary<string, string[]> { ["password"] = ["is required to delete the account"] });
+        }
+        else if (!hasher.Verify(request.Password, user.PasswordHash).Valid) return WrongPassword();
 
         // Revoke first, so the revocations are recorded and broadcast before the cascade removes the sessions.
         await sessions.RevokeAllAsync(user.Id, "account_deleted");
@@ -131,17 +139,20 @@ public static class AccountEndpoints
 
     public static Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePassword(
         ChangePasswordRequest request, ClaimsPrincipal principal, HttpContext http,
-        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails) =>
-        ChangePasswordCore(request.CurrentPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher, emails);
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails,
+        AuthCookies cookies) =>
+        ChangePasswordCore(request.CurrentPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher, emails, cookies);
 
     public static Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePasswordLegacy(
         LegacyChangePasswordRequest request, ClaimsPrincipal principal, HttpContext http,
-        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails) =>
-        ChangePasswordCore(request.OldPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher, emails);
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails,
+        AuthCookies cookies) =>
+        ChangePasswordCore(request.OldPassword!, request.NewPassword!, principal, http, users, sessions, logs, hasher, emails, cookies);
 
     static async Task<Results<Ok<MessageResponse>, ProblemHttpResult>> ChangePasswordCore(
         string current, string next, ClaimsPrincipal principal, HttpContext http,
-        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails)
+        UserRepository users, SessionRepository sessions, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails,
+        AuthCookies cookies)
     {
         if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
         if (!hasher.Verify(current, user.PasswordHash).Valid) return WrongPassword();
@@ -152,6 +163,7 @@ public static class AccountEndpoints
         await logs.WriteAsync(new AccountLogEntry(user.Id, "password_changed", client.IpAddress, client.UserAgent,
             Field: "password", OldValue: "[redacted]", NewValue: "[redacted]"));
         await emails.NotifyAsync(user.Email, EmailTemplates.PasswordChanged(user.Firstname));
+        cookies.ClearUsername(http.Response); // the predecessor's pages sign in again after a password change
         return TypedResults.Ok(new MessageResponse(revoked.Count == 0
             ? "The password has been changed."
             : $"The password has been changed and {revoked.Count} other session(s) signed out."));

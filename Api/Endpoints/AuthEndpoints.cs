@@ -21,7 +21,9 @@ public static class AuthEndpoints
             .Accepts<LoginRequest>("application/json", "application/x-www-form-urlencoded")
             .WithSummary("Sign in with a username or email and password: sets the access and refresh cookies.")
             .WithDescription("JSON `{login, password}`, or the predecessor's form-encoded `username`/`password`. " +
-                             "Unknown user, wrong password, locked and inactive accounts all get the same 401 `invalid_credentials`.");
+                             "Unknown user, wrong password, locked and inactive accounts all get the same 401 `invalid_credentials`. " +
+                             "With LEGACY_CLIENTS=true a form login also returns `access_token` (`token_type: bearer`) in the body " +
+                             "and sets a JavaScript-readable `username` cookie; a JSON login never returns a token.");
         group.MapGet("/session", GetSession).WithName(nameof(GetSession)).RequireAuthorization()
             .WithSummary("Who is signed in, from the access cookie alone: no database round trip, revocation-aware.");
         group.MapPost("/refresh", Refresh).WithName(nameof(Refresh))
@@ -33,8 +35,9 @@ public static class AuthEndpoints
         return routes;
     }
 
-    public static async Task<Results<Ok<AccountResponse>, ProblemHttpResult, ValidationProblem>> Login(
-        HttpContext http, SignInService signIn, AuthCookies cookies, IValidator<LoginRequest> validator, IOptions<JsonOptions> json)
+    public static async Task<Results<Ok<AccountResponse>, Ok<LegacyLoginResponse>, ProblemHttpResult, ValidationProblem>> Login(
+        HttpContext http, SignInService signIn, AuthCookies cookies, IValidator<LoginRequest> validator, IOptions<JsonOptions> json,
+        IOptions<SiteOptions> site, Tokens tokens)
     {
         var request = await ReadLoginAsync(http, json.Value.SerializerOptions);
         var validation = await validator.ValidateAsync(request);
@@ -54,8 +57,17 @@ public static class AuthEndpoints
                 _ => Problems.Problem(StatusCodes.Status401Unauthorized, "invalid_credentials",
                     "The username/email or password is incorrect, or the account cannot sign in right now.", "Sign-in failed"),
             };
-        cookies.SignIn(http.Response, signedIn.Access, signedIn.RefreshToken, signedIn.RefreshExpires);
-        return TypedResults.Ok(AccountResponse.From(signedIn.User));
+        cookies.SignIn(http.Response, signedIn.Access, signedIn.RefreshToken, signedIn.RefreshExpires, signedIn.User.Username);
+        var account = AccountResponse.From(signedIn.User);
+        // The predecessor's pages keep the token from a form login's body; JSON logins never get one.
+        if (site.Value.LegacyClients && http.Request.HasFormContentType)
+            return TypedResults.Ok(new LegacyLoginResponse(account)
+            {
+                AccessToken = signedIn.Access.Value,
+                TokenType = "bearer",
+                ExpiresIn = (int)tokens.AccessLifetime.TotalSeconds,
+            });
+        return TypedResults.Ok(account);
     }
 
     /// <summary>JSON, or the predecessor's form post (`username` = username or email).</summary>
@@ -109,7 +121,7 @@ public static class AuthEndpoints
         }
 
         var access = tokens.CreateAccessToken(row.UserId, row.Username, row.Role, row.SessionId);
-        cookies.SignIn(http.Response, access, next, row.ExpiresAt);
+        cookies.SignIn(http.Response, access, next, row.ExpiresAt, row.Username);
         return TypedResults.Ok(new SessionResponse(row.UserId, row.Username, row.Role, row.SessionId, access.ExpiresAt));
     }
 

@@ -37,7 +37,14 @@ public sealed class SiteOptions
     [ConfigurationKeyName("PUBLIC_SITE_URL"), Url] public string PublicSiteUrl { get; set; } = "http://localhost:4000";
     [ConfigurationKeyName("TRUSTED_PROXIES")] public string TrustedProxies { get; set; } = "";
     [ConfigurationKeyName("MAX_REQUEST_BODY_BYTES"), Range(1024, 100 * 1024 * 1024)] public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+    /// <summary>
+    /// Compatibility with the predecessor's browser pages: bearer tokens (also in the form-login body), a
+    /// JavaScript-readable `username` cookie, registration without `accept_terms`, deletion without a password
+    /// body for bearer requests.
+    /// </summary>
     [ConfigurationKeyName("LEGACY_CLIENTS")] public bool LegacyClients { get; set; }
+    /// <summary>Domain of the legacy `username` cookie, e.g. `example.com` so www.example.com can read what api.example.com set.</summary>
+    [ConfigurationKeyName("USERNAME_COOKIE_DOMAIN")] public string? UsernameCookieDomain { get; set; }
 
     public string[] Origins => Split(AllowedOrigins).Select(o => o.TrimEnd('/')).ToArray();
     public string[] Proxies => Split(TrustedProxies);

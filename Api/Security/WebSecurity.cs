@@ -106,7 +106,7 @@ public static class WebSecurity
         {
             if (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
                 || HttpMethods.IsOptions(http.Request.Method) || HttpMethods.IsTrace(http.Request.Method)
-                || IsBearer(http) || IsAllowed(http))
+                || http.IsLegacyBearerRequest() || IsAllowed(http))
             {
                 await next(http);
                 return;
@@ -125,7 +125,8 @@ public static class WebSecurity
             });
         });
 
-    static bool IsBearer(HttpContext http) =>
+    /// <summary>A request authenticated (or trying to be) by a bearer header alone, as LEGACY_CLIENTS allows: no ambient credential.</summary>
+    public static bool IsLegacyBearerRequest(this HttpContext http) =>
         http.RequestServices.GetRequiredService<IOptions<SiteOptions>>().Value.LegacyClients
         && http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
         && !http.Request.Cookies.ContainsKey(AuthCookies.Access);
