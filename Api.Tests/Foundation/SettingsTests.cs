@@ -42,3 +42,27 @@ public sealed class SettingsTests(ApiFixture fixture) : ApiTest(fixture)
         Assert.All(migrations, m => Assert.StartsWith(m.Version.ToString("0000"), m.Script));
     }
 }
+
+public sealed class DocumentationTests
+{
+    [Fact]
+    public void EnvExampleListsEverySetting()
+    {
+        var settings = typeof(Program).Assembly.GetTypes()
+            .Where(t => t.Namespace == "AccountsApi.Infrastructure" && t.Name.EndsWith("Options") || t.Name == "RateLimitSettings")
+            .SelectMany(t => t.GetProperties())
+            .Select(p => p.GetCustomAttributes(typeof(Microsoft.Extensions.Configuration.ConfigurationKeyNameAttribute), false)
+                .Cast<Microsoft.Extensions.Configuration.ConfigurationKeyNameAttribute>().FirstOrDefault()?.Name)
+            .OfType<string>()
+            .ToHashSet();
+        Assert.Contains("JWT_SIGNING_KEY", settings);
+        Assert.True(settings.Count > 30, $"found only {settings.Count} settings by reflection");
+        var example = File.ReadAllLines(Path.Combine(Repository.Root, ".env.example"))
+            .Where(l => l.Length > 0 && !l.StartsWith('#') && l.Contains('='))
+            .Select(l => l[..l.IndexOf('=')])
+            .ToHashSet();
+        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
+        Assert.All(settings, name => Assert.Contains(name, example));
+        Assert.All(settings, name => Assert.Contains(name, readme));
+    }
+}
