@@ -15,13 +15,14 @@ public static class AccountEndpoints
 {
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder routes)
     {
-        var accounts = routes.MapGroup("/accounts").WithTags("Accounts").WithValidation();
+        var accounts = routes.MapGroup("/accounts").WithTags("Accounts").WithValidation().WithStandardProblems().ProducesValidationProblem();
         accounts.MapPost("/register", Register).WithName(nameof(Register)).RequireRateLimiting(RateLimits.Register)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Create an account. 409 `username_taken` / `email_taken` when either is in use.");
 
         var me = accounts.MapGroup("/me").RequireAuthorization();
         me.MapGet("", GetAccount).WithName(nameof(GetAccount)).WithSummary("The signed-in account.");
-        me.MapPatch("", UpdateAccount).WithName(nameof(UpdateAccount))
+        me.MapPatch("", UpdateAccount).WithName(nameof(UpdateAccount)).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Change username, names or date of birth; only the fields sent change. Each change is audited.");
         me.MapDelete("", DeleteAccount).WithName(nameof(DeleteAccount))
             .WithSummary("Delete the account (needs the password). Personal data goes; the audit trail stays with the user id.")

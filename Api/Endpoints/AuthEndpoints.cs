@@ -15,9 +15,10 @@ public static class AuthEndpoints
 {
     public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/auth").WithTags("Auth");
+        var group = routes.MapGroup("/auth").WithTags("Auth").WithStandardProblems();
 
         group.MapPost("/login", Login).WithName(nameof(Login)).RequireRateLimiting(RateLimits.Login)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesValidationProblem()
             .Accepts<LoginRequest>("application/json", "application/x-www-form-urlencoded")
             .WithSummary("Sign in with a username or email and password: sets the access and refresh cookies.")
             .WithDescription("JSON `{login, password}`, or the predecessor's form-encoded `username`/`password`. " +
@@ -26,7 +27,7 @@ public static class AuthEndpoints
                              "and sets a JavaScript-readable `username` cookie; a JSON login never returns a token.");
         group.MapGet("/session", GetSession).WithName(nameof(GetSession)).RequireAuthorization()
             .WithSummary("Who is signed in, from the access cookie alone: no database round trip, revocation-aware.");
-        group.MapPost("/refresh", Refresh).WithName(nameof(Refresh))
+        group.MapPost("/refresh", Refresh).WithName(nameof(Refresh)).ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Rotate the refresh cookie and issue a new access cookie. Reusing a rotated token ends the session.");
         group.MapPost("/logout", Logout).WithName(nameof(Logout))
             .WithSummary("Sign out of this session: revokes it at once and clears the cookies.");

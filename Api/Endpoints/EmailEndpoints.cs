@@ -14,8 +14,8 @@ public static class EmailEndpoints
 {
     public static IEndpointRouteBuilder MapEmailEndpoints(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/accounts").WithTags("Email").WithValidation();
-        group.MapPost("/verify-email", VerifyEmail).WithName(nameof(VerifyEmail))
+        var group = routes.MapGroup("/accounts").WithTags("Email").WithValidation().WithStandardProblems().ProducesValidationProblem();
+        group.MapPost("/verify-email", VerifyEmail).WithName(nameof(VerifyEmail)).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Confirm an email address (after registration, or a change of address) with the token from the mailed link.");
         group.MapPost("/verify-email/resend", ResendVerification).WithName(nameof(ResendVerification))
             .RequireRateLimiting(RateLimits.Password)

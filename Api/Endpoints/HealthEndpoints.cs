@@ -12,11 +12,11 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/health").WithTags("Health").DisableRateLimiting();
-        group.MapGet("", GetHealth).WithName(nameof(GetHealth))
+        group.MapGet("", GetHealth).WithName(nameof(GetHealth)).Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Overall health: 200 when every dependency answers, 503 (within about 2 s) when PostgreSQL does not.");
         group.MapGet("/live", GetLiveness).WithName(nameof(GetLiveness))
             .WithSummary("Liveness: the process is up. Checks no dependency.");
-        group.MapGet("/ready", GetReadiness).WithName(nameof(GetReadiness))
+        group.MapGet("/ready", GetReadiness).WithName(nameof(GetReadiness)).Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Readiness: the dependencies needed to serve traffic (PostgreSQL) answer.");
         return routes;
     }

@@ -11,10 +11,10 @@ public static class SessionEndpoints
 {
     public static IEndpointRouteBuilder MapSessionEndpoints(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/accounts/me/sessions").WithTags("Sessions").RequireAuthorization();
+        var group = routes.MapGroup("/accounts/me/sessions").WithTags("Sessions").RequireAuthorization().WithStandardProblems();
         group.MapGet("", ListSessions).WithName(nameof(ListSessions))
             .WithSummary("The account's active sessions (device, IP, created, last seen); `current` marks this one.");
-        group.MapDelete("/{id:guid}", RevokeSession).WithName(nameof(RevokeSession))
+        group.MapDelete("/{id:guid}", RevokeSession).WithName(nameof(RevokeSession)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("End one session: its access token stops working at once.");
         return routes;
     }

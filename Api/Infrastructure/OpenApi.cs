@@ -35,6 +35,7 @@ public static class OpenApi
                 "(`fetch(url, {credentials: \"include\"})`). Every error is RFC 9457 problem+json with a stable `code`.";
             var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
             Json.Configure(json);
+            settings.OperationProcessors.Add(new OpenApiExamples());
             settings.SchemaSettings = new SystemTextJsonSchemaGeneratorSettings { SchemaType = NJsonSchema.SchemaType.OpenApi3, SerializerOptions = json };
         });
         return services;
