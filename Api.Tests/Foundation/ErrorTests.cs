@@ -15,6 +15,20 @@ public sealed class ErrorTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task AnUnhandledErrorIsA500ProblemWithATraceIdAndNoDetailsOfTheFailure()
+    {
+        // A database that does not exist fails every query with a non-transient error.
+        var missing = new Npgsql.NpgsqlConnectionStringBuilder(Fixture.ConnectionString) { Database = "no_such_database" }.ConnectionString;
+        await using var broken = Factory.WithSettings(new Dictionary<string, string?> { ["DATABASE_URL"] = missing, ["MIGRATE_ON_START"] = "false" });
+        var response = await Users.PostRegisterAsync(Users.Browser(broken), Users.RegisterBody("oops"));
+        var text = await response.Content.ReadAsStringAsync();
+        var problem = await Http.AssertProblemAsync(response, HttpStatusCode.InternalServerError, "internal_error");
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("trace_id").GetString()));
+        Assert.DoesNotContain("no_such_database", text);
+        Assert.DoesNotContain("Npgsql", text);
+    }
+
+    [Fact]
     public async Task HealthIsHealthyWithPerCheckJson()
     {
         var response = await Factory.CreateClient().GetAsync("/health");

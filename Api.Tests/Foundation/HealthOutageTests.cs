@@ -42,6 +42,9 @@ public sealed class HealthOutageTests : IAsyncLifetime
         Assert.Equal("unhealthy", body.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        var register = await Users.PostRegisterAsync(Users.Browser(factory), Users.RegisterBody("during_outage"));
+        await Http.AssertProblemAsync(register, HttpStatusCode.ServiceUnavailable, "database_unavailable");
+        Assert.True(register.Headers.RetryAfter is not null);
 
         await cluster.StartAsync();
         var deadline = DateTime.UtcNow.AddSeconds(15);
@@ -53,6 +56,7 @@ public sealed class HealthOutageTests : IAsyncLifetime
             await Task.Delay(200);
         } while (DateTime.UtcNow < deadline);
         Assert.Equal(HttpStatusCode.OK, status);
+        await Users.RegisterAsync(Users.Browser(factory), "after_outage");
     }
 
     [Fact]

@@ -74,8 +74,11 @@ public sealed class OptionalConverterFactory : JsonConverterFactory
     {
         public override bool HandleNull => true;
 
+        // The inner converter reads in the outer call's state, so a bad value's error names this field's path.
         public override Optional<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            reader.TokenType == JsonTokenType.Null ? new(true, default) : new(true, JsonSerializer.Deserialize<T>(ref reader, options));
+            reader.TokenType == JsonTokenType.Null
+                ? new(true, default)
+                : new(true, ((JsonConverter<T>)options.GetConverter(typeof(T))).Read(ref reader, typeof(T), options));
 
         public override void Write(Utf8JsonWriter writer, Optional<T> value, JsonSerializerOptions options) =>
             JsonSerializer.Serialize(writer, value.Value, options);

@@ -65,3 +65,6 @@ public sealed class CreateSessionRevocations() : SqlFileMigration("0002_session_
 
 [Migration(3, "email outbox, one-time email tokens, per-recipient throttle, pending email")]
 public sealed class CreateEmail() : SqlFileMigration("0003_email.sql");
+
+[Migration(4, "index for the new-device check")]
+public sealed class AddSessionLookupIndex() : SqlFileMigration("0004_session_lookup_index.sql");
