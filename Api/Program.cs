@@ -26,6 +26,7 @@ if (verb != Cli.OpenApi && !app.SettingsAreValid()) return 1;
 
 app.UseTrustedProxies();
 app.UseApiRequestLogging();
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestBodyLimit();

@@ -48,6 +48,16 @@ public sealed class ErrorTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task ApiAnswersAreNeverCachedOrFramedOrSniffed()
+    {
+        var response = await Factory.CreateClient().GetAsync("/auth/session");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.True(response.Headers.CacheControl?.NoStore);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+    }
+
+    [Fact]
     public async Task SwaggerUiAndDocumentAreServed()
     {
         var client = Factory.CreateClient();

@@ -74,6 +74,7 @@ public static class AccountsServices
         services.AddSingleton<Email.MailTransport>();
         services.AddSingleton<Email.AnonymousMailRequests>();
         services.AddSingleton<Email.EmailSender>();
+        services.AddSingleton<MaintenanceRepository>();
         return services;
     }
 
@@ -83,6 +84,7 @@ public static class AccountsServices
         services.AddHostedService<Security.SessionRevocationListener>();
         services.AddHostedService(sp => sp.GetRequiredService<Email.AnonymousMailRequests>());
         services.AddHostedService(sp => sp.GetRequiredService<Email.EmailSender>());
+        services.AddHostedService<MaintenanceService>();
         return services;
     }
 }

@@ -140,15 +140,4 @@ public sealed class SessionRepository(NpgsqlDataSource db, SessionRevocations re
         foreach (var id in ids) revocations.Add(id, until);
         return ids;
     }
-
-    const string PruneSql = """
-        delete from session_revocations where expires_at < now();
-        delete from user_sessions where expires_at < now() - interval '30 days';
-        """;
-
-    public async Task PruneAsync()
-    {
-        await using var connection = await db.OpenConnectionAsync();
-        await connection.ExecuteAsync(PruneSql);
-    }
 }
