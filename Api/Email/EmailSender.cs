@@ -63,26 +63,9 @@ public sealed class EmailSender(
 
     static string Describe(Exception error) => $"{error.GetType().Name}: {error.Message}" is var text && text.Length > 500 ? text[..500] : text;
 
-    async Task ListenAsync(CancellationToken ct)
-    {
-        var listening = new NpgsqlConnectionStringBuilder(connectionString.Value) { Pooling = false, KeepAlive = 30 }.ConnectionString;
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = new NpgsqlConnection(listening);
-                await connection.OpenAsync(ct);
-                connection.Notification += (_, _) => wake.Release();
-                await using (var listen = new NpgsqlCommand($"listen {EmailOutboxRepository.Channel}", connection)) await listen.ExecuteNonQueryAsync(ct);
-                while (!ct.IsCancellationRequested) await connection.WaitAsync(ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
-            catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
-            {
-                try { await Task.Delay(TimeSpan.FromSeconds(2), ct); } catch (OperationCanceledException) { }
-            }
-        }
-    }
+    Task ListenAsync(CancellationToken ct) =>
+        NotificationListener.ListenAsync(connectionString.Value, EmailOutboxRepository.Channel,
+            _ => { if (wake.CurrentCount == 0) wake.Release(); }, _ => Task.CompletedTask, logger, ct);
 
     public override void Dispose()
     {

@@ -43,35 +43,14 @@ public sealed class SessionRevocationListener(
         await base.StartAsync(ct);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken ct)
-    {
-        var listening = new NpgsqlConnectionStringBuilder(connectionString.Value) { Pooling = false, KeepAlive = 30 }.ConnectionString;
-        while (!ct.IsCancellationRequested)
-        {
-            try
+    protected override Task ExecuteAsync(CancellationToken ct) =>
+        NotificationListener.ListenAsync(connectionString.Value, SessionRevocations.Channel,
+            payload =>
             {
-                await using var connection = new NpgsqlConnection(listening);
-                await connection.OpenAsync(ct);
-                connection.Notification += (_, e) =>
-                {
-                    if (Guid.TryParse(e.Payload, out var id)) revocations.Add(id, DateTime.UtcNow + tokens.AccessLifetime + TimeSpan.FromMinutes(1));
-                };
-                await using (var listen = new NpgsqlCommand($"listen {SessionRevocations.Channel}", connection)) await listen.ExecuteNonQueryAsync(ct);
-                await LoadAsync(ct); // catches up on anything revoked while this connection was down
-                while (!ct.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(TimeSpan.FromMinutes(1), ct);
-                    revocations.Prune();
-                }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
-            catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
-            {
-                logger.LogWarning("Revocation listener lost its connection ({Error}); reconnecting", e.Message);
-                try { await Task.Delay(TimeSpan.FromSeconds(2), ct); } catch (OperationCanceledException) { }
-            }
-        }
-    }
+                if (Guid.TryParse(payload, out var id)) revocations.Add(id, DateTime.UtcNow + tokens.AccessLifetime + TimeSpan.FromMinutes(1));
+            },
+            LoadAsync, // catches up on anything revoked while the listening connection was down
+            logger, ct, idleTick: TimeSpan.FromMinutes(1), onIdle: revocations.Prune);
 
     async Task LoadAsync(CancellationToken ct)
     {
