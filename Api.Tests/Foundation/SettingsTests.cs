@@ -66,3 +66,14 @@ public sealed class DocumentationTests
         Assert.All(settings, name => Assert.Contains(name, readme));
     }
 }
+
+public sealed class RedisSettingTests
+{
+    [Theory]
+    [InlineData("redis://cache.internal:6380", "cache.internal:6380,abortConnect=false")]
+    [InlineData("redis://:s3cret@cache:6379/2", "cache:6379,abortConnect=false,password=s3cret,defaultDatabase=2")]
+    [InlineData("rediss://app:pw@cache:6390", "cache:6390,abortConnect=false,password=pw,user=app,ssl=true")]
+    [InlineData("localhost:6379,password=x", "localhost:6379,password=x")]
+    public void RedisUrlBecomesAStackExchangeConfiguration(string url, string expected) =>
+        Assert.Equal(expected, AccountsApi.Infrastructure.RateLimits.RedisConnection.ToConfiguration(url));
+}

@@ -73,7 +73,7 @@ public static class RateLimits
         public IConnectionMultiplexer? Multiplexer => multiplexer.Value;
 
         /// <summary>Accepts redis://[:password@]host:port[/db] as well as StackExchange.Redis' own configuration string.</summary>
-        static string ToConfiguration(string url)
+        internal static string ToConfiguration(string url)
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != "redis" && uri.Scheme != "rediss")) return url;
             var parts = new List<string> { $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 6379)}", "abortConnect=false" };
