@@ -53,7 +53,7 @@ public sealed class MailTransport(IOptions<SmtpOptions> options, IHostEnvironmen
 
     async Task WriteToFolderAsync(OutboxMessage message, CancellationToken ct)
     {
-        var folder = Path.GetFullPath(Smtp.MailDropDirectory);
+        var folder = Path.GetFullPath(Smtp.MailDropDirectory, Hosting.WorkingRoot());
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{message.Id}-{message.Kind}.eml");
         await using (var file = File.Create(path)) await ToMime(message).WriteToAsync(file, ct);

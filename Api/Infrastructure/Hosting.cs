@@ -30,6 +30,17 @@ public static class Hosting
         };
     }
 
+    /// <summary>
+    /// Where relative paths (.data/) are rooted: the repository (the folder holding AccountsApi.sln) when
+    /// run from a checkout, whichever folder `dotnet run` starts in; otherwise the current directory.
+    /// </summary>
+    public static string WorkingRoot()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "AccountsApi.sln"))) return dir.FullName;
+        return Directory.GetCurrentDirectory();
+    }
+
     /// <summary>--urls / ASPNETCORE_URLS win; otherwise loopback only, port 5000.</summary>
     public static WebApplicationBuilder UseDefaultUrl(this WebApplicationBuilder builder)
     {

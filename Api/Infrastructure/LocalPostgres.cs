@@ -38,14 +38,8 @@ public sealed class LocalPostgres : IAsyncDisposable
         return server;
     }
 
-    /// <summary>The repository's .data/ folder (where AccountsApi.sln is), else the current directory's.</summary>
-    public static string DefaultDataDirectory()
-    {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "AccountsApi.sln")))
-                return Path.Combine(dir.FullName, ".data", "postgres");
-        return Path.Combine(Directory.GetCurrentDirectory(), ".data", "postgres");
-    }
+    /// <summary>The repository's .data/postgres (where AccountsApi.sln is), else the current directory's.</summary>
+    public static string DefaultDataDirectory() => Path.Combine(Hosting.WorkingRoot(), ".data", "postgres");
 
     async Task InitAndStartAsync(CancellationToken ct)
     {
