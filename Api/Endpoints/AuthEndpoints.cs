@@ -42,8 +42,7 @@ public static class AuthEndpoints
     {
         var request = await ReadLoginAsync(http, json.Value.SerializerOptions);
         var validation = await validator.ValidateAsync(request);
-        if (!validation.IsValid)
-            return Problems.Validation(validation.Errors.GroupBy(e => e.PropertyName).ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).ToArray()));
+        if (!validation.IsValid) return Problems.Validation(validation);
 
         var outcome = await signIn.SignInAsync(request.Login!, request.Password!, ClientInfo.From(http));
         if (outcome.SignedIn is not { } signedIn)

@@ -72,6 +72,11 @@ public static class Problems
             title: "The request has invalid fields.",
             extensions: new Dictionary<string, object?> { ["code"] = code });
 
+    public static ValidationProblem Validation(FluentValidation.Results.ValidationResult result) =>
+        Validation(result.Errors
+            .GroupBy(e => e.PropertyName)
+            .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray()));
+
     public static IServiceCollection AddApiProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>

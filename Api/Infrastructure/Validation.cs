@@ -17,10 +17,7 @@ public sealed class ValidationFilter : IEndpointFilter
             var validatorType = typeof(IValidator<>).MakeGenericType(argument.GetType());
             if (context.HttpContext.RequestServices.GetService(validatorType) is not IValidator validator) continue;
             var result = await validator.ValidateAsync(new ValidationContext<object>(argument), context.HttpContext.RequestAborted);
-            if (!result.IsValid)
-                return Problems.Validation(result.Errors
-                    .GroupBy(e => e.PropertyName)
-                    .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray()));
+            if (!result.IsValid) return Problems.Validation(result);
         }
         return await next(context);
     }
