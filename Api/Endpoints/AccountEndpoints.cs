@@ -41,7 +41,7 @@ public static class AccountEndpoints
     public static async Task<Results<Created<AccountResponse>, ProblemHttpResult>> Register(
         RegisterRequest request, HttpContext http, UserRepository users, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails)
     {
-        var hash = hasher.Hash(request.Password!);
+        var hash = await hasher.HashAsync(request.Password!);
         UserRow user;
         try
         {
@@ -127,7 +127,7 @@ public static class AccountEndpoints
             if (!http.IsLegacyBearerRequest())
                 return Problems.Validation(new Dictionary<string, string[]> { ["password"] = ["is required to delete the account"] });
         }
-        else if (!hasher.Verify(request.Password, user.PasswordHash).Valid) return WrongPassword();
+        else if (!(await hasher.VerifyAsync(request.Password, user.PasswordHash)).Valid) return WrongPassword();
 
         // Revoke first, so the revocations are recorded and broadcast before the cascade removes the sessions.
         await sessions.RevokeAllAsync(user.Id, "account_deleted");
@@ -156,9 +156,9 @@ public static class AccountEndpoints
         AuthCookies cookies)
     {
         if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
-        if (!hasher.Verify(current, user.PasswordHash).Valid) return WrongPassword();
+        if (!(await hasher.VerifyAsync(current, user.PasswordHash)).Valid) return WrongPassword();
 
-        await users.SetPasswordHashAsync(user.Id, hasher.Hash(next));
+        await users.SetPasswordHashAsync(user.Id, await hasher.HashAsync(next));
         var revoked = await sessions.RevokeAllExceptAsync(user.Id, principal.SessionId(), "password_changed");
         var client = ClientInfo.From(http);
         await logs.WriteAsync(new AccountLogEntry(user.Id, "password_changed", client.IpAddress, client.UserAgent,

@@ -87,7 +87,7 @@ public static class EmailEndpoints
         PasswordResetConfirmRequest request, HttpContext http, EmailTokenRepository emailTokens, UserRepository users,
         SessionRepository sessions, AccountLogRepository logs, AccountEmails emails, PasswordHasher hasher)
     {
-        var userId = await emailTokens.ResetPasswordAsync(Tokens.HashOpaqueToken(request.Token!), hasher.Hash(request.NewPassword!));
+        var userId = await emailTokens.ResetPasswordAsync(Tokens.HashOpaqueToken(request.Token!), await hasher.HashAsync(request.NewPassword!));
         if (userId is not { } id) return InvalidToken();
 
         await sessions.RevokeAllAsync(id, "password_reset");

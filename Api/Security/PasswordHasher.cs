@@ -12,20 +12,36 @@ public readonly record struct PasswordCheck(bool Valid, bool NeedsRehash);
 /// New hashes: BCrypt over a SHA-384 pre-hash (BCrypt.Net's enhanced mode), so passwords longer than
 /// bcrypt's 72 bytes are not truncated; stored with a prefix that names the scheme. Legacy hashes verify
 /// and ask to be rehashed: plain bcrypt ($2a$/$2b$/$2y$, from Chatter) and Werkzeug pbkdf2:sha256.
+/// Hashing is CPU-bound (about 0.1 s at cost 11): at most one hash per core runs at a time and the rest
+/// wait without holding a thread, so a burst of sign-ins cannot starve the thread pool (which would
+/// stall unrelated database I/O until connections time out).
 /// </summary>
 public sealed class PasswordHasher(IOptions<SecurityOptions> options)
 {
     const string Prefix = "bcrypt-sha384:";
     readonly Lazy<string> dummyHash = new(() => Hash("not-a-real-password", options.Value.BcryptWorkFactor));
+    readonly SemaphoreSlim gate = new(Environment.ProcessorCount, Environment.ProcessorCount);
 
     int WorkFactor => options.Value.BcryptWorkFactor;
 
-    public string Hash(string password) => Hash(password, WorkFactor);
+    public Task<string> HashAsync(string password) => Gated(() => Hash(password, WorkFactor));
+
+    public Task<PasswordCheck> VerifyAsync(string password, string storedHash) => Gated(() => Verify(password, storedHash));
+
+    /// <summary>Spends the same time as a real check, for sign-ins of accounts that do not exist.</summary>
+    public Task VerifyDummyAsync(string password) => Gated(() => Verify(password, dummyHash.Value));
+
+    async Task<T> Gated<T>(Func<T> work)
+    {
+        await gate.WaitAsync();
+        try { return work(); }
+        finally { gate.Release(); }
+    }
 
     static string Hash(string password, int workFactor) =>
         Prefix + BCrypt.Net.BCrypt.EnhancedHashPassword(password, HashType.SHA384, workFactor);
 
-    public PasswordCheck Verify(string password, string storedHash)
+    PasswordCheck Verify(string password, string storedHash)
     {
         try
         {
@@ -44,9 +60,6 @@ public sealed class PasswordHasher(IOptions<SecurityOptions> options)
         catch (FormatException) { }
         return new(false, false);
     }
-
-    /// <summary>Spends the same time as a real check, for sign-ins of accounts that do not exist.</summary>
-    public void VerifyDummy(string password) => Verify(password, dummyHash.Value);
 
     /// <summary>Werkzeug's generate_password_hash format: pbkdf2:sha256:ITERATIONS$SALT$HEX.</summary>
     static bool VerifyWerkzeug(string password, string stored)

@@ -38,11 +38,11 @@ public sealed class SignInService(
         var user = await users.FindByLoginAsync(login.Trim(), Emails.Normalize(login));
         if (user is null)
         {
-            hasher.VerifyDummy(password);
+            await hasher.VerifyDummyAsync(password);
             return Invalid;
         }
 
-        var check = hasher.Verify(password, user.PasswordHash);
+        var check = await hasher.VerifyAsync(password, user.PasswordHash);
         if (!check.Valid)
         {
             await RecordFailureAsync(user, client, "wrong_password");
@@ -66,7 +66,7 @@ public sealed class SignInService(
             return SignInOutcome.Refused(SignInRefusal.EmailNotVerified);
         }
 
-        var newHash = check.NeedsRehash ? hasher.Hash(password) : null;
+        var newHash = check.NeedsRehash ? await hasher.HashAsync(password) : null;
         if (await users.RecordSuccessfulLoginAsync(user.Id, newHash) is not { } signedInUser)
         {
             // locked or deactivated between the read and now
