@@ -141,6 +141,16 @@ public static class BenchProgram
                 results.Add(await runner.RunTimedAsync($"POST /auth/login (BCrypt 11), concurrency {perCore}", HttpStatusCode.OK,
                     _ => JsonPost("/auth/login", AnyUser().LoginBody), concurrency: perCore));
 
+            // Failed sign-ins must not tell an unknown account from a wrong password (nor from a success) by
+            // their timing: one request at a time, so each figure is the work of one sign-in. Last, because
+            // the wrong passwords lock the accounts.
+            results.Add(await runner.RunTimedAsync("POST /auth/login, right password, concurrency 1", HttpStatusCode.OK,
+                _ => JsonPost("/auth/login", AnyUser().LoginBody), concurrency: 1));
+            results.Add(await runner.RunTimedAsync("POST /auth/login, unknown user (401), concurrency 1", HttpStatusCode.Unauthorized,
+                _ => JsonPost("/auth/login", AnyUser().UnknownUserBody), concurrency: 1));
+            results.Add(await runner.RunTimedAsync("POST /auth/login, wrong password (401), concurrency 1", HttpStatusCode.Unauthorized,
+                _ => JsonPost("/auth/login", AnyUser().WrongPasswordBody), concurrency: 1));
+
             var finalMemory = ProcessMemory.Read(api.Process.Id);
             var apiWarnings = api.WarningOrErrorLines;
 
@@ -327,7 +337,12 @@ sealed class BenchUser
             ["accept_terms"] = true,
         });
         LoginBody = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["login"] = username, ["password"] = BenchProgram.Password });
+        WrongPasswordBody = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["login"] = username, ["password"] = "Wrong-Pass-999" });
+        UnknownUserBody = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["login"] = $"nobody_{index:D5}", ["password"] = BenchProgram.Password });
     }
+
+    public byte[] WrongPasswordBody { get; }
+    public byte[] UnknownUserBody { get; }
 
     public byte[] RegisterBody { get; }
     public byte[] LoginBody { get; }
