@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using AccountsApi.Tests.Infrastructure;
+using Dapper;
 
 namespace AccountsApi.Tests.Accounts;
 
@@ -41,5 +42,21 @@ public sealed class ProfileTests(ApiFixture fixture) : ApiTest(fixture)
         var problem = await Http.AssertProblemAsync(response, HttpStatusCode.BadRequest, "validation_failed");
         Assert.True(problem.GetProperty("errors").TryGetProperty("date_of_birth", out _));
         Assert.StartsWith("date_of_birth:", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task DeletionRemovesThePersonalValuesTheAuditTrailRecordedButKeepsItsRows()
+    {
+        var signedIn = await Users.SignUpAndInAsync(Factory, "gwen");
+        await Http.JsonAsync(await Users.PatchJsonAsync(signedIn.Client, "/accounts/me", new { firstname = "Gwendolyn", email = "gwen.new@example.com" }), HttpStatusCode.OK);
+        await Http.JsonAsync(await Users.DeleteWithJsonAsync(signedIn.Client, "/accounts/me", new { password = Users.Password }), HttpStatusCode.OK);
+
+        await using var db = await Db.OpenAsync(Fixture);
+        var rows = (await db.QueryAsync<(string Action, string? OldValue, string? NewValue)>(
+            "select action, old_value, new_value from account_logs where user_id = @UserId", new { signedIn.UserId })).ToList();
+        Assert.Contains(rows, r => r.Action == "updated");
+        Assert.Contains(rows, r => r.Action == "deleted");
+        Assert.DoesNotContain(rows, r => (r.OldValue + r.NewValue).Contains("Gwen") || (r.OldValue + r.NewValue).Contains("@"));
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("select count(*) from email_outbox where to_address like 'gwen%'"));
     }
 }

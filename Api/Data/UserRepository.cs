@@ -196,7 +196,24 @@ public sealed class UserRepository(NpgsqlDataSource db)
         return await connection.QuerySingleOrDefaultAsync<UserRow>(ApplyEmailChangeSql, new { id, email, normalizedEmail });
     }
 
-    const string DeleteSql = "delete from users where id = @id";
+    // One statement, so nothing is left half-deleted. The audit trail stays (user id, action, field, time,
+    // IP) but the values it recorded (old and new names, addresses) go with the account; so do mails
+    // addressed to it. Sessions and one-time tokens go by cascade.
+    const string DeleteSql = """
+        with account as (
+            select id, email, email_normalized, pending_email from users where id = @id
+        ), scrubbed as (
+            update account_logs
+            set old_value = case when old_value is not null then '[removed]' end,
+                new_value = case when new_value is not null then '[removed]' end
+            where user_id in (select id from account) and (old_value is not null or new_value is not null)
+        ), unsent as (
+            delete from email_outbox where to_address in (select email from account union all select pending_email from account)
+        ), throttled as (
+            delete from email_throttle where recipient in (select email_normalized from account)
+        )
+        delete from users where id in (select id from account)
+        """;
 
     public async Task<bool> DeleteAsync(long id)
     {
