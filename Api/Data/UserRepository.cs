@@ -42,18 +42,29 @@ public sealed class UserRepository(NpgsqlDataSource db)
         failed_login_count, locked_until, last_login_at, force_password_reset, terms_accepted_at, pending_email, created_at, updated_at
         """;
 
+    // The account and its `created` audit row in one statement: both or neither.
     const string InsertSql = $"""
-        insert into users (username, email, email_normalized, password_hash, firstname, lastname, date_of_birth, terms_accepted_at)
-        values (@Username, @Email, @EmailNormalized, @PasswordHash, @Firstname, @Lastname, cast(@DateOfBirth as date),
-                case when @TermsAccepted then now() end)
-        returning {Columns}
+        with created as (
+            insert into users (username, email, email_normalized, password_hash, firstname, lastname, date_of_birth, terms_accepted_at)
+            values (@Username, @Email, @EmailNormalized, @PasswordHash, @Firstname, @Lastname, cast(@DateOfBirth as date),
+                    case when @TermsAccepted then now() end)
+            returning {Columns}
+        ), audited as (
+            insert into account_logs (user_id, action, ip_address, user_agent)
+            select id, 'created', @IpAddress, @UserAgent from created
+        )
+        select * from created
         """;
 
     /// <summary>Inserts; the unique indexes decide races. Throws <see cref="PostgresException"/> 23505 on a duplicate.</summary>
-    public async Task<UserRow> InsertAsync(NewUser user)
+    public async Task<UserRow> InsertAsync(NewUser user, string? ipAddress, string? userAgent)
     {
         await using var connection = await db.OpenConnectionAsync();
-        return await connection.QuerySingleAsync<UserRow>(InsertSql, user);
+        return await connection.QuerySingleAsync<UserRow>(InsertSql, new
+        {
+            user.Username, user.Email, user.EmailNormalized, user.PasswordHash, user.Firstname, user.Lastname,
+            user.DateOfBirth, user.TermsAccepted, ipAddress, userAgent,
+        });
     }
 
     const string FindByIdSql = $"select {Columns} from users where id = @id";

@@ -39,21 +39,21 @@ public static class AccountEndpoints
     }
 
     public static async Task<Results<Created<AccountResponse>, ProblemHttpResult>> Register(
-        RegisterRequest request, HttpContext http, UserRepository users, AccountLogRepository logs, PasswordHasher hasher, AccountEmails emails)
+        RegisterRequest request, HttpContext http, UserRepository users, PasswordHasher hasher, AccountEmails emails)
     {
         var hash = await hasher.HashAsync(request.Password!);
+        var client = ClientInfo.From(http);
         UserRow user;
         try
         {
             user = await users.InsertAsync(new NewUser(request.Username!, request.Email!.Trim(), Emails.Normalize(request.Email),
-                hash, request.Firstname!, request.Lastname!, request.DateOfBirth?.ToDateTime(TimeOnly.MinValue), request.AcceptTerms == true));
+                hash, request.Firstname!, request.Lastname!, request.DateOfBirth?.ToDateTime(TimeOnly.MinValue), request.AcceptTerms == true),
+                client.IpAddress, client.UserAgent);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             return Duplicate(e);
         }
-        var client = ClientInfo.From(http);
-        await logs.WriteAsync(new AccountLogEntry(user.Id, "created", client.IpAddress, client.UserAgent));
         await emails.SendVerificationAsync(user);
         return TypedResults.Created("/accounts/me", AccountResponse.From(user));
     }
