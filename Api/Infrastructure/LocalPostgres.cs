@@ -21,7 +21,7 @@ public sealed class LocalPostgres : IAsyncDisposable
     public string DataDirectory { get; }
     public int Port { get; private set; }
     public string ConnectionString =>
-        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={DatabaseName};Include Error Detail=true";
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={DatabaseName}";
 
     LocalPostgres(string binDirectory, string dataDirectory, bool removeOnDispose)
     {
