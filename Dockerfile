@@ -13,7 +13,7 @@ RUN dotnet restore Api/Api.csproj
 
 # Then the sources: Api/ plus migrations/*.sql, which are embedded into the assembly.
 COPY . .
-RUN dotnet publish Api/Api.csproj -c Release --no-restore -o /app/publish /p:UseAppHost=false
+RUN dotnet publish Api/Api.csproj -c Release --no-restore -o /app/publish -p:UseAppHost=false -p:SkipOpenApi=true
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
