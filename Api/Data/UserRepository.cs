@@ -113,18 +113,20 @@ public sealed class UserRepository(NpgsqlDataSource db)
                                       else locked_until end,
             updated_at = now()
         where id = @id and (locked_until is null or locked_until <= now())
-        returning failed_login_count = 0
+        returning failed_login_count = 0 as just_locked, locked_until
         """;
 
-    public async Task<FailedLoginOutcome> RecordFailedLoginAsync(long id, int threshold, int baseMinutes, int maxMinutes)
+    /// <summary>Counts a failed sign-in; the lock's end when this failure locked the account.</summary>
+    public async Task<(FailedLoginOutcome Outcome, DateTime? LockedUntil)> RecordFailedLoginAsync(long id, int threshold, int baseMinutes, int maxMinutes)
     {
         await using var connection = await db.OpenConnectionAsync();
-        var locked = await connection.QuerySingleOrDefaultAsync<bool?>(RecordFailureSql, new { id, threshold, baseMinutes, maxMinutes });
-        return locked switch
+        var row = await connection.QuerySingleOrDefaultAsync<(bool JustLocked, DateTime? LockedUntil)?>(
+            RecordFailureSql, new { id, threshold, baseMinutes, maxMinutes });
+        return row switch
         {
-            null => FailedLoginOutcome.AlreadyLocked,
-            true => FailedLoginOutcome.Locked,
-            false => FailedLoginOutcome.Counted,
+            null => (FailedLoginOutcome.AlreadyLocked, null),
+            { JustLocked: true } locked => (FailedLoginOutcome.Locked, locked.LockedUntil),
+            _ => (FailedLoginOutcome.Counted, null),
         };
     }
 

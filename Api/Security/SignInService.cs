@@ -45,7 +45,7 @@ public sealed class SignInService(
         var check = await hasher.VerifyAsync(password, user.PasswordHash);
         if (!check.Valid)
         {
-            await RecordFailureAsync(user, client, "wrong_password");
+            await RecordFailureAsync(user, client);
             return Invalid;
         }
         if (user.IsLocked || user.Status != "active")
@@ -94,22 +94,17 @@ public sealed class SignInService(
         return new SignedIn(user, sessionId, tokens.CreateAccessToken(user.Id, user.Username, user.Role, sessionId), refresh, refreshExpires);
     }
 
-    async Task RecordFailureAsync(UserRow user, ClientInfo client, string reason)
+    async Task RecordFailureAsync(UserRow user, ClientInfo client)
     {
         var options = security.Value;
-        var outcome = await users.RecordFailedLoginAsync(user.Id, options.LockoutThreshold, options.LockoutMinutes, options.LockoutMaxMinutes);
-        var entries = new List<AccountLogEntry>
-        {
-            new(user.Id, "login_failed", client.IpAddress, client.UserAgent,
-                NewValue: outcome == FailedLoginOutcome.AlreadyLocked ? "locked" : reason),
-        };
-        await logs.WriteAsync(entries);
+        var (outcome, lockedUntil) = await users.RecordFailedLoginAsync(user.Id, options.LockoutThreshold, options.LockoutMinutes, options.LockoutMaxMinutes);
+        await logs.WriteAsync(new AccountLogEntry(user.Id, "login_failed", client.IpAddress, client.UserAgent,
+            NewValue: outcome == FailedLoginOutcome.AlreadyLocked ? "locked" : "wrong_password"));
         if (outcome == FailedLoginOutcome.Locked)
         {
             await logs.WriteAsync(new AccountLogEntry(user.Id, "locked", client.IpAddress, client.UserAgent));
             logger.LogWarning("Account {UserId} locked after {Threshold} failed sign-ins", user.Id, options.LockoutThreshold);
-            var until = (await users.FindByIdAsync(user.Id))?.LockedUntil ?? DateTime.UtcNow;
-            await emails.NotifyAsync(user.Email, EmailTemplates.AccountLocked(user.Firstname, until));
+            await emails.NotifyAsync(user.Email, EmailTemplates.AccountLocked(user.Firstname, lockedUntil ?? DateTime.UtcNow));
         }
     }
 }
