@@ -1,6 +1,8 @@
 using AccountsApi.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AccountsApi.Tests.Infrastructure;
 
@@ -9,7 +11,8 @@ namespace AccountsApi.Tests.Infrastructure;
 /// defaults here only lower the BCrypt cost and lift the rate limits so the suite runs fast — tests
 /// that exercise the real defaults say so with <see cref="WithSettings"/>.
 /// </summary>
-public sealed class ApiFactory(string connectionString, IReadOnlyDictionary<string, string?>? overrides = null)
+public sealed class ApiFactory(
+    string connectionString, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null)
     : WebApplicationFactory<Program>
 {
     public const string SigningKey = "test-signing-key-that-is-long-enough-0123456789";
@@ -34,8 +37,12 @@ public sealed class ApiFactory(string connectionString, IReadOnlyDictionary<stri
     {
         var merged = new Dictionary<string, string?>(overrides ?? new Dictionary<string, string?>());
         foreach (var (k, v) in settings) merged[k] = v;
-        return new ApiFactory(ConnectionString, merged);
+        return new ApiFactory(ConnectionString, merged, services);
     }
+
+    /// <summary>The same app with extra services (e.g. a log sink to read what is logged).</summary>
+    public ApiFactory WithServices(Action<IServiceCollection> configure) =>
+        new(ConnectionString, overrides, s => { services?.Invoke(s); configure(s); });
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -43,6 +50,7 @@ public sealed class ApiFactory(string connectionString, IReadOnlyDictionary<stri
         foreach (var (k, v) in overrides ?? new Dictionary<string, string?>()) settings[k] = v;
         foreach (var (k, v) in settings) builder.UseSetting(k, v);
         builder.UseEnvironment(settings["ENVIRONMENT"] ?? "Production");
+        if (services is not null) builder.ConfigureTestServices(services);
     }
 
     /// <summary>A client as the Jekyll site's JavaScript is: from the site's origin, keeping cookies.</summary>

@@ -11,7 +11,7 @@ public static class Logging
     {
         var level = Enum.TryParse<LogEventLevel>(builder.Configuration["LOG_LEVEL"], ignoreCase: true, out var parsed) ? parsed : LogEventLevel.Information;
         var development = builder.Environment.IsDevelopment();
-        builder.Services.AddSerilog(config =>
+        builder.Services.AddSerilog((services, config) =>
         {
             config.MinimumLevel.Is(level)
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
@@ -22,6 +22,8 @@ public static class Logging
                 config.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             else
                 config.WriteTo.Console(new RenderedCompactJsonFormatter());
+            // Extra sinks registered in DI (none in the app; the tests add one to read what is logged).
+            foreach (var sink in services.GetServices<Serilog.Core.ILogEventSink>()) config.WriteTo.Sink(sink);
         });
         return builder;
     }
