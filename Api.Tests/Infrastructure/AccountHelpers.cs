@@ -108,6 +108,15 @@ public static class Users
         return await SignInAsync(factory, username, password);
     }
 
+    /// <summary>This sign-in is over, at once: its access token and its refresh token both fail.</summary>
+    public static async Task AssertSignedOutAsync(ApiFactory factory, SignedIn signedIn)
+    {
+        await Http.AssertProblemAsync(await WithAccessToken(factory, signedIn.AccessToken).GetAsync("/accounts/me"), HttpStatusCode.Unauthorized, "unauthorized");
+        await Http.AssertProblemAsync(await signedIn.Client.GetAsync("/auth/session"), HttpStatusCode.Unauthorized, "unauthorized");
+        await Http.AssertProblemAsync(await WithCookie(factory, "refresh_token", signedIn.RefreshToken).PostAsync("/auth/refresh", null),
+            HttpStatusCode.Unauthorized, "invalid_refresh_token");
+    }
+
     public static Task<HttpResponseMessage> DeleteWithJsonAsync(HttpClient client, string url, object body) =>
         client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, url) { Content = JsonContent.Create(body) });
 
