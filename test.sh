@@ -22,6 +22,12 @@ if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
     fi
 fi
 
+# The shared-rate-limit test starts a throwaway redis-server; if it cannot be installed, that test fails
+# and says why, and everything else still runs.
+# shellcheck source=scripts/ensure-redis.sh
+source ./scripts/ensure-redis.sh
+ensure_redis || echo "test.sh: redis-server is unavailable; the Redis rate-limit test will fail." >&2
+
 export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
 export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
 

@@ -70,9 +70,9 @@ public sealed class DocumentationTests
 public sealed class RedisSettingTests
 {
     [Theory]
-    [InlineData("redis://cache.internal:6380", "cache.internal:6380,abortConnect=false")]
-    [InlineData("redis://:s3cret@cache:6379/2", "cache:6379,abortConnect=false,password=s3cret,defaultDatabase=2")]
-    [InlineData("rediss://app:pw@cache:6390", "cache:6390,abortConnect=false,password=pw,user=app,ssl=true")]
+    [InlineData("redis://cache.internal:6380", "cache.internal:6380,abortConnect=false,connectTimeout=2000,syncTimeout=1000,asyncTimeout=1000")]
+    [InlineData("redis://:s3cret@cache:6379/2", "cache:6379,abortConnect=false,connectTimeout=2000,syncTimeout=1000,asyncTimeout=1000,password=s3cret,defaultDatabase=2")]
+    [InlineData("rediss://app:pw@cache:6390", "cache:6390,abortConnect=false,connectTimeout=2000,syncTimeout=1000,asyncTimeout=1000,password=pw,user=app,ssl=true")]
     [InlineData("localhost:6379,password=x", "localhost:6379,password=x")]
     public void RedisUrlBecomesAStackExchangeConfiguration(string url, string expected) =>
         Assert.Equal(expected, AccountsApi.Infrastructure.RateLimits.RedisConnection.ToConfiguration(url));

@@ -24,6 +24,7 @@ public static class ErrorCodes
     public const string RateLimited = "rate_limited";
     public const string InternalError = "internal_error";
     public const string DatabaseUnavailable = "database_unavailable";
+    public const string RateLimiterUnavailable = "rate_limiter_unavailable";
     public const string OriginNotAllowed = "origin_not_allowed";
 
     public static string ForStatus(int status) => status switch
@@ -103,7 +104,7 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problemDetails, I
     {
         var (status, code, detail) = Classify(exception);
         if (status >= 500 && status != 503) logger.LogError(exception, "Unhandled exception on {Method} {Path}", http.Request.Method, http.Request.Path);
-        else if (status == 503) logger.LogWarning("Database unavailable on {Method} {Path}: {Error}", http.Request.Method, http.Request.Path, exception.GetBaseException().Message);
+        else if (status == 503) logger.LogWarning("{Code} on {Method} {Path}: {Error}", code, http.Request.Method, http.Request.Path, exception.GetBaseException().Message);
 
         http.Response.StatusCode = status;
         if (status == 503) http.Response.Headers.RetryAfter = "5";
@@ -127,6 +128,7 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problemDetails, I
         BadHttpRequestException bad => (bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode),
             bad.StatusCode == 400 ? "The request is malformed: a required body or parameter is missing or invalid." : ErrorCodes.DetailForStatus(bad.StatusCode)),
         _ when IsDatabaseUnavailable(exception) => (503, ErrorCodes.DatabaseUnavailable, ErrorCodes.DetailForStatus(503)),
+        StackExchange.Redis.RedisException => (503, ErrorCodes.RateLimiterUnavailable, ErrorCodes.DetailForStatus(503)),
         _ => (500, ErrorCodes.InternalError, ErrorCodes.DetailForStatus(500)),
     };
 

@@ -49,14 +49,16 @@ public static class RateLimits
 
         var key = $"{policy}:{http.Connection.RemoteIpAddress?.ToString() ?? "unknown"}";
         var permits = limit(settings);
-        if (http.RequestServices.GetRequiredService<RedisConnection>().Multiplexer is { } redis)
-            return RedisRateLimitPartition.GetFixedWindowRateLimiter(key, _ => new RedisFixedWindowRateLimiterOptions
+        // While Redis is unreachable each instance falls back to its own counters rather than refusing sign-ins.
+        // The key names the store, since the limiter caches one limiter per key.
+        if (http.RequestServices.GetRequiredService<RedisConnection>().Multiplexer is { IsConnected: true } redis)
+            return RedisRateLimitPartition.GetFixedWindowRateLimiter($"{key}:shared", _ => new RedisFixedWindowRateLimiterOptions
             {
                 ConnectionMultiplexerFactory = () => redis,
                 PermitLimit = permits,
                 Window = window,
             });
-        return RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
+        return RateLimitPartition.GetFixedWindowLimiter($"{key}:local", _ => new FixedWindowRateLimiterOptions
         {
             PermitLimit = permits,
             Window = window,
@@ -65,10 +67,17 @@ public static class RateLimits
     }
 
     /// <summary>One multiplexer for the process, connected lazily, only when REDIS_URL is set.</summary>
-    public sealed class RedisConnection(IOptions<RateLimitSettings> settings) : IDisposable
+    public sealed class RedisConnection(IOptions<RateLimitSettings> settings, ILogger<RedisConnection> logger) : IDisposable
     {
         readonly Lazy<IConnectionMultiplexer?> multiplexer = new(() =>
-            string.IsNullOrWhiteSpace(settings.Value.RedisUrl) ? null : ConnectionMultiplexer.Connect(ToConfiguration(settings.Value.RedisUrl)));
+        {
+            if (string.IsNullOrWhiteSpace(settings.Value.RedisUrl)) return null;
+            var redis = ConnectionMultiplexer.Connect(ToConfiguration(settings.Value.RedisUrl));
+            redis.ConnectionFailed += (_, e) =>
+                logger.LogWarning("Redis unreachable ({Failure}): rate limits are counted per instance until it is back", e.FailureType);
+            redis.ConnectionRestored += (_, _) => logger.LogInformation("Redis reachable again: rate limits are shared");
+            return redis;
+        });
 
         public IConnectionMultiplexer? Multiplexer => multiplexer.Value;
 
@@ -76,7 +85,8 @@ public static class RateLimits
         internal static string ToConfiguration(string url)
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != "redis" && uri.Scheme != "rediss")) return url;
-            var parts = new List<string> { $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 6379)}", "abortConnect=false" };
+            // Short timeouts: a rate-limit check must not hold a sign-in for StackExchange.Redis' default 5 s.
+            var parts = new List<string> { $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 6379)}", "abortConnect=false", "connectTimeout=2000", "syncTimeout=1000", "asyncTimeout=1000" };
             var userInfo = uri.UserInfo.Split(':', 2);
             if (userInfo.Length == 2 && userInfo[1].Length > 0) parts.Add($"password={Uri.UnescapeDataString(userInfo[1])}");
             if (userInfo[0].Length > 0 && userInfo.Length == 2) parts.Add($"user={Uri.UnescapeDataString(userInfo[0])}");
