@@ -77,3 +77,15 @@ public sealed class RedisSettingTests
     public void RedisUrlBecomesAStackExchangeConfiguration(string url, string expected) =>
         Assert.Equal(expected, AccountsApi.Infrastructure.RateLimits.RedisConnection.ToConfiguration(url));
 }
+
+public sealed class PasswordPolicyTests
+{
+    [Fact]
+    public void TheShippedBlocklistHoldsAtLeastTheTenThousandMostCommonPasswords()
+    {
+        Assert.True(AccountsApi.Security.PasswordPolicy.BlocklistSize >= 10_000, $"only {AccountsApi.Security.PasswordPolicy.BlocklistSize}");
+        Assert.True(AccountsApi.Security.PasswordPolicy.IsCommon("PASSWORD1"));
+        Assert.Equal("is too common; choose one that is harder to guess", AccountsApi.Security.PasswordPolicy.Problem("Password1"));
+        Assert.Null(AccountsApi.Security.PasswordPolicy.Problem("Sturdy-Pass-42"));
+    }
+}

@@ -46,7 +46,10 @@ public sealed class SiteOptions
     /// <summary>Domain of the legacy `username` cookie, e.g. `example.com` so www.example.com can read what api.example.com set.</summary>
     [ConfigurationKeyName("USERNAME_COOKIE_DOMAIN")] public string? UsernameCookieDomain { get; set; }
 
-    public string[] Origins => Split(AllowedOrigins).Select(o => o.TrimEnd('/')).ToArray();
+    string[]? origins;
+
+    /// <summary>Parsed once: the origin check reads this on every state-changing request.</summary>
+    public string[] Origins => origins ??= Split(AllowedOrigins).Select(o => o.TrimEnd('/')).ToArray();
     public string[] Proxies => Split(TrustedProxies);
 
     static string[] Split(string value) =>

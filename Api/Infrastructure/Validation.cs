@@ -9,12 +9,14 @@ namespace AccountsApi.Infrastructure;
 /// </summary>
 public sealed class ValidationFilter : IEndpointFilter
 {
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Type> ValidatorTypes = new();
+
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         foreach (var argument in context.Arguments)
         {
             if (argument is null) continue;
-            var validatorType = typeof(IValidator<>).MakeGenericType(argument.GetType());
+            var validatorType = ValidatorTypes.GetOrAdd(argument.GetType(), t => typeof(IValidator<>).MakeGenericType(t));
             if (context.HttpContext.RequestServices.GetService(validatorType) is not IValidator validator) continue;
             var result = await validator.ValidateAsync(new ValidationContext<object>(argument), context.HttpContext.RequestAborted);
             if (!result.IsValid) return Problems.Validation(result);

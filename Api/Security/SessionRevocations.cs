@@ -19,8 +19,6 @@ public sealed class SessionRevocations
 
     public void Add(Guid sessionId, DateTime until) => revoked[sessionId] = until;
 
-    public int Count => revoked.Count;
-
     public void Prune()
     {
         var now = DateTime.UtcNow;
