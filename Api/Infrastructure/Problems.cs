@@ -78,6 +78,19 @@ public static class Problems
             .GroupBy(e => e.PropertyName)
             .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray()));
 
+    /// <summary>
+    /// Writes a problem+json answer directly, for middleware and authentication events that have no
+    /// result to return. The code defaults to the status's own (see <see cref="ErrorCodes.ForStatus"/>).
+    /// </summary>
+    public static Task WriteProblemAsync(this HttpContext http, int status, string detail, string? code = null, string? title = null)
+    {
+        http.Response.StatusCode = status;
+        var problem = new ProblemDetails { Status = status, Detail = detail, Title = title };
+        if (code is not null) problem.Extensions["code"] = code;
+        return http.RequestServices.GetRequiredService<IProblemDetailsService>()
+            .WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem }).AsTask();
+    }
+
     public static IServiceCollection AddApiProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>

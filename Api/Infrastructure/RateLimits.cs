@@ -32,11 +32,7 @@ public static class RateLimits
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = http,
-                    ProblemDetails = { Status = 429, Detail = $"Too many attempts from this address; try again in {seconds} s." },
-                });
+                await http.WriteProblemAsync(StatusCodes.Status429TooManyRequests, $"Too many attempts from this address; try again in {seconds} s.");
             };
         });
         return services;

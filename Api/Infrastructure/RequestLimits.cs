@@ -15,12 +15,7 @@ public static class RequestLimits
             var max = http.RequestServices.GetRequiredService<IOptions<SiteOptions>>().Value.MaxRequestBodyBytes;
             if (http.Request.ContentLength > max)
             {
-                http.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = http,
-                    ProblemDetails = { Status = 413, Detail = $"The request body is larger than the limit of {max} bytes." },
-                });
+                await http.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than the limit of {max} bytes.");
                 return;
             }
             if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature) feature.MaxRequestBodySize = max;

@@ -49,15 +49,10 @@ public static class WebSecurity
                             context.Fail("The session has been revoked.");
                         return Task.CompletedTask;
                     },
-                    OnChallenge = async context =>
+                    OnChallenge = context =>
                     {
                         context.HandleResponse();
-                        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                        await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                        {
-                            HttpContext = context.HttpContext,
-                            ProblemDetails = { Status = 401, Detail = "Sign in first: there is no valid session." },
-                        });
+                        return context.HttpContext.WriteProblemAsync(StatusCodes.Status401Unauthorized, "Sign in first: there is no valid session.");
                     },
                 };
             });
@@ -111,18 +106,8 @@ public static class WebSecurity
                 await next(http);
                 return;
             }
-            http.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = http,
-                ProblemDetails =
-                {
-                    Status = 403,
-                    Title = "Origin not allowed",
-                    Detail = "State-changing requests must come from an allowed origin (ALLOWED_ORIGINS).",
-                    Extensions = { ["code"] = ErrorCodes.OriginNotAllowed },
-                },
-            });
+            await http.WriteProblemAsync(StatusCodes.Status403Forbidden,
+                "State-changing requests must come from an allowed origin (ALLOWED_ORIGINS).", ErrorCodes.OriginNotAllowed, "Origin not allowed");
         });
 
     /// <summary>A request authenticated (or trying to be) by a bearer header alone, as LEGACY_CLIENTS allows: no ambient credential.</summary>
