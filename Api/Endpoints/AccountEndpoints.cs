@@ -59,8 +59,11 @@ public static class AccountEndpoints
     }
 
     static ProblemHttpResult Duplicate(PostgresException e) => e.ConstraintName == "users_email_normalized_key"
-        ? Problems.Problem(StatusCodes.Status409Conflict, "email_taken", "An account with this email address already exists.")
+        ? EmailTaken()
         : Problems.Problem(StatusCodes.Status409Conflict, "username_taken", "This username is taken.");
+
+    internal static ProblemHttpResult EmailTaken() =>
+        Problems.Problem(StatusCodes.Status409Conflict, "email_taken", "An account with this email address already exists.");
 
     public static async Task<Results<Ok<AccountResponse>, ProblemHttpResult>> GetAccount(ClaimsPrincipal principal, UserRepository users) =>
         await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is { } user
@@ -72,10 +75,12 @@ public static class AccountEndpoints
         AccountEmails emails)
     {
         if (await users.FindBySessionAsync(principal.UserId(), principal.SessionId()) is not { } user) return SessionEnded();
-        var newEmail = request.Email?.Trim();
-        if (newEmail is not null && Emails.Normalize(newEmail) != Emails.Normalize(user.Email)
-            && await users.FindByEmailAsync(Emails.Normalize(newEmail)) is not null)
-            return Problems.Problem(StatusCodes.Status409Conflict, "email_taken", "An account with this email address already exists.");
+        // A different address (after normalisation) starts a change; the same one is no change at all.
+        var requested = request.Email?.Trim();
+        var newEmailKey = requested is null ? null : Emails.Normalize(requested);
+        var newEmail = newEmailKey is not null && newEmailKey != Emails.Normalize(user.Email) ? requested : null;
+        // Early answer for the common case; the unique index decides for real when the change is confirmed.
+        if (newEmail is not null && await users.FindByEmailAsync(newEmailKey!) is not null) return EmailTaken();
 
         var changes = new ProfileChanges(
             request.Username ?? user.Username,
@@ -97,7 +102,7 @@ public static class AccountEndpoints
             .Select(c => new AccountLogEntry(user.Id, "updated", client.IpAddress, client.UserAgent, c.Field, c.Old, c.New))
             .ToList();
         // A new address takes effect only once confirmed from a mail sent to it; until then it is pending.
-        if (newEmail is not null && Emails.Normalize(newEmail) != Emails.Normalize(user.Email))
+        if (newEmail is not null)
         {
             updated = await users.SetPendingEmailAsync(user.Id, newEmail) ?? updated;
             await emails.SendEmailChangeAsync(updated, newEmail);

@@ -52,7 +52,7 @@ public static class EmailEndpoints
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return Problems.Problem(StatusCodes.Status409Conflict, "email_taken", "Another account has taken this email address meanwhile.");
+            return AccountEndpoints.EmailTaken();
         }
         if (before is null || changed is null) return InvalidToken();
         await logs.WriteAsync(new AccountLogEntry(changed.Id, "updated", client.IpAddress, client.UserAgent, "email", before.Email, changed.Email));
